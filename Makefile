@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test setup install migrate demo lint types pytest openapi openapi-check bench clean
+
+run: setup ## Install, migrate, load demo content, serve on http://127.0.0.1:5000
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup lint types openapi-check pytest ## Set up, then lint, types and the whole suite
+
+setup: migrate demo
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) cms load-demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy cms
+
+pytest: install
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+openapi: install ## Regenerate the committed OpenAPI document
+	$(FLASK) openapi write --format=json openapi/openapi.json
+
+openapi-check: install ## Fail when openapi/openapi.json is out of date
+	$(FLASK) openapi write --format=json $(VENV)/openapi.json
+	cmp -s $(VENV)/openapi.json openapi/openapi.json || \
+	  (echo "openapi/openapi.json is out of date: run 'make openapi' and commit it" && exit 1)
+
+bench: install ## Throughput benchmark (not part of the tests)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

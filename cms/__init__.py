@@ -1,0 +1,46 @@
+"""News CMS: a headless content API for a news-aggregation site."""
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+
+from cms import config, problems
+from cms.extensions import Api, db, jwt, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
+    jwt.init_app(app)
+
+    from cms.api import BLUEPRINTS
+    from cms.api.auth.jwt import init_jwt
+    from cms.cli import cms_cli
+    from cms.log import init_logging
+    from cms.services.errors import InvalidContent
+
+    init_logging(app)
+    init_jwt(jwt)
+    api = Api(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+
+    @app.errorhandler(InvalidContent)
+    def _invalid_content(error: InvalidContent) -> Response:
+        db.session.rollback()
+        return problems.problem_response(422, detail=str(error), errors=error.errors)
+
+    app.add_url_rule("/problems/<code>", "problem_type", problems.problem_type_page)
+    app.cli.add_command(cms_cli)
+    return app

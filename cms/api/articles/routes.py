@@ -1,0 +1,111 @@
+"""Articles: the list every page starts from, one article by id or slug, and writes."""
+
+from typing import Any
+
+from flask import Response, url_for
+from flask.views import MethodView
+from sqlalchemy import ColumnElement
+
+from cms.api.articles.read import article_query, fetch_article, fetch_articles
+from cms.api.articles.schemas import ArticleQueryArgs, ArticleSchema, ArticleWriteSchema
+from cms.api.common import count, current_user_id, envelope, page_envelope
+from cms.extensions import Blueprint, db, json_response
+from cms.models import Article, ArticleStatus
+from cms.problems import fail
+from cms.services.articles import create_article, update_article
+
+blp = Blueprint("articles", __name__, url_prefix="/api/v1/articles",
+                description="Articles, own and aggregated")
+
+
+def _visibility() -> list[ColumnElement[bool]]:
+    """Anonymous readers see published articles only."""
+    if current_user_id() is None:
+        return [Article.status == ArticleStatus.PUBLISHED]
+    return []
+
+
+def _article_or_404(*where: ColumnElement[bool]) -> dict[str, Any]:
+    article = fetch_article(db.session, *where, *_visibility())
+    if article is None:
+        fail(404, detail="No such article.")
+    return article
+
+
+@blp.route("")
+class Articles(MethodView):
+    @blp.arguments(ArticleQueryArgs, location="query")
+    @blp.response(200, envelope(ArticleSchema))
+    @blp.errors(400, 401)
+    def get(self, args: dict[str, Any]) -> Response:
+        """List articles, newest first
+
+        Anonymous readers get published articles only; asking for another status
+        needs a token.
+        """
+        where = _visibility()
+        if "status" in args:
+            if where and args["status"] is not ArticleStatus.PUBLISHED:
+                fail(401, detail="Log in to list articles that are not published.")
+            where.append(Article.status == args["status"])
+        page, page_size = args["page"], args["page_size"]
+        query = (
+            article_query().where(*where)
+            .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        )
+        data = fetch_articles(
+            db.session, query.limit(page_size).offset((page - 1) * page_size)
+        )
+        total = count(db.session, article_query().where(*where))
+        return json_response(page_envelope(data, page=page, page_size=page_size, total=total))
+
+    @blp.login_required
+    @blp.arguments(ArticleWriteSchema)
+    @blp.response(201, ArticleSchema)
+    @blp.errors(409, 413, 415)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Create an article
+
+        The slug is generated from the title unless given; body_html is sanitized,
+        body_markdown is rendered then sanitized.
+        """
+        article = create_article(db.session, data)
+        location = url_for("articles.ArticleById", article_id=article.id)
+        return json_response(_article_or_404(Article.id == article.id), 201,
+                             {"Location": location})
+
+
+@blp.route("/<int:article_id>")
+class ArticleById(MethodView):
+    @blp.response(200, ArticleSchema)
+    @blp.errors(401, 404)
+    def get(self, article_id: int) -> Response:
+        """Get an article by id"""
+        return json_response(_article_or_404(Article.id == article_id))
+
+    @blp.login_required
+    @blp.arguments(ArticleWriteSchema(partial=True))
+    @blp.response(200, ArticleSchema)
+    @blp.errors(404, 409, 413, 415)
+    def patch(self, data: dict[str, Any], article_id: int) -> Response:
+        """Change some fields of an article"""
+        article = db.session.get(Article, article_id) or fail(404, detail="No such article.")
+        update_article(db.session, article, data)
+        return json_response(_article_or_404(Article.id == article_id))
+
+    @blp.login_required
+    @blp.response(204)
+    @blp.errors(404)
+    def delete(self, article_id: int) -> None:
+        """Delete an article"""
+        article = db.session.get(Article, article_id) or fail(404, detail="No such article.")
+        db.session.delete(article)
+
+
+@blp.route("/slug/<string:slug>")
+class ArticleBySlug(MethodView):
+    @blp.response(200, ArticleSchema)
+    @blp.errors(401, 404)
+    def get(self, slug: str) -> Response:
+        """Get an article by slug"""
+        return json_response(_article_or_404(Article.slug == slug))

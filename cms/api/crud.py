@@ -1,0 +1,120 @@
+"""CRUD plumbing shared by the simpler resources (everything but articles and auth).
+
+A resource declares its model, schema and how to apply written data; this module turns
+that into a collection view and an item view with the usual contract.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import marshmallow as ma
+from flask import url_for
+from flask.views import MethodView
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from cms.api.common import PageArgs, envelope, page_envelope, paginate_scalars
+from cms.extensions import Blueprint, db
+from cms.models import Base
+from cms.problems import fail
+from cms.services.identifiers import unique_slug
+
+
+def set_fields(session: Session, obj: Any, data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        setattr(obj, name, value)
+
+
+@dataclass(frozen=True)
+class Resource:
+    model: type[Base]
+    schema: type[ma.Schema]
+    singular: str  # "tag": used in summaries, operation ids and messages
+    plural: str
+    slug_from: str | None = "name"  # the field a missing slug is generated from
+    apply: Callable[[Session, Any, dict[str, Any]], None] = set_fields
+    order_by: tuple[Any, ...] = ()
+    query: Callable[[], Select[Any]] | None = None
+    errors_on_write: tuple[int, ...] = field(default=(409, 413, 415))
+
+
+def register_crud(blp: Blueprint, res: Resource) -> None:
+    Name = res.singular.title().replace(" ", "")  # noqa: N806 - a class-name fragment
+    Names = res.plural.title().replace(" ", "")  # noqa: N806
+    item_endpoint = f"{Name}ById"
+
+    def base_query() -> Select[Any]:
+        return res.query() if res.query else select(res.model)
+
+    def get_or_404(item_id: int) -> Any:
+        query = base_query().where(res.model.id == item_id)  # type: ignore[attr-defined]
+        obj = db.session.scalars(query).first()
+        if obj is None:
+            fail(404, detail=f"No {res.singular} with id {item_id}.")
+        return obj
+
+    def save(obj: Any, data: dict[str, Any], *, new: bool) -> Any:
+        if new and res.slug_from and "slug" not in data:
+            slug_column = res.model.slug  # type: ignore[attr-defined]
+            data = {**data, "slug": unique_slug(db.session, slug_column, data[res.slug_from])}
+        res.apply(db.session, obj, data)
+        if new:
+            db.session.add(obj)
+        db.session.flush()
+        return obj
+
+    class Collection(MethodView):
+        @blp.arguments(PageArgs, location="query")
+        @blp.response(200, envelope(res.schema))
+        @blp.errors(400)
+        @blp.doc(summary=f"List {res.plural}", operationId=f"list{Names}")
+        def get(self, args: dict[str, Any]) -> dict[str, Any]:
+            query = base_query().order_by(*res.order_by, res.model.id)  # type: ignore[attr-defined]
+            items, total = paginate_scalars(
+                db.session, query, page=args["page"], page_size=args["page_size"]
+            )
+            return page_envelope(items, page=args["page"], page_size=args["page_size"],
+                                 total=total)
+
+        @blp.login_required
+        @blp.arguments(res.schema)
+        @blp.response(201, res.schema)
+        @blp.errors(*res.errors_on_write)
+        @blp.doc(summary=f"Create a {res.singular}", operationId=f"create{Name}")
+        def post(self, data: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+            obj = save(res.model(), data, new=True)
+            location = url_for(f"{blp.name}.{item_endpoint}", item_id=obj.id)
+            return obj, 201, {"Location": location}
+
+    class Item(MethodView):
+        @blp.response(200, res.schema)
+        @blp.errors(404)
+        @blp.doc(summary=f"Get a {res.singular} by id", operationId=f"get{Name}")
+        def get(self, item_id: int) -> Any:
+            return get_or_404(item_id)
+
+        @blp.login_required
+        @blp.arguments(res.schema(partial=True))
+        @blp.response(200, res.schema)
+        @blp.errors(404, *res.errors_on_write)
+        @blp.doc(summary=f"Change some fields of a {res.singular}", operationId=f"update{Name}")
+        def patch(self, data: dict[str, Any], item_id: int) -> Any:
+            return save(get_or_404(item_id), data, new=False)
+
+        @blp.login_required
+        @blp.response(204)
+        @blp.errors(404, 409)
+        @blp.doc(
+            summary=f"Delete a {res.singular}",
+            description="409 `in_use` while articles still refer to it.",
+            operationId=f"delete{Name}",
+        )
+        def delete(self, item_id: int) -> None:
+            db.session.delete(get_or_404(item_id))
+            db.session.flush()  # surface "still referenced" here, as a 409
+
+    Collection.__name__ = Names
+    Item.__name__ = item_endpoint
+    blp.route("")(Collection)
+    blp.route("/<int:item_id>")(Item)

@@ -1,0 +1,10 @@
+"""Images: cover images and other media. An image still used as a cover cannot be deleted."""
+
+from cms.api.crud import Resource, register_crud
+from cms.api.images.schemas import ImageSchema
+from cms.extensions import Blueprint
+from cms.models import Image
+
+blp = Blueprint("images", __name__, url_prefix="/api/v1/images",
+                description="Images (metadata; uploads come later)")
+register_crud(blp, Resource(Image, ImageSchema, "image", "images", slug_from=None))

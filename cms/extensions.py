@@ -1,0 +1,146 @@
+"""Extensions, created once, and the project's Api/Blueprint subclasses.
+
+Everything cross-cutting lives here: problem+json errors, one transaction per request,
+JSON-only request bodies, bearer auth, documented error responses and the list envelope.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import flask_smorest
+from apispec.ext.marshmallow import MarshmallowPlugin
+import marshmallow as ma
+import orjson
+from flask import Response, request
+from flask.views import MethodView
+from flask_jwt_extended import JWTManager, jwt_required
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from cms import problems
+from cms.models import Base
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_DUMP_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite only enforces foreign keys when asked; WAL lets workers read while one writes."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialize straight to JSON with orjson (the fast read path bypasses marshmallow)."""
+    response = Response(orjson.dumps(payload, option=JSON_DUMP_OPTIONS), status=status,
+                        mimetype="application/json")
+    response.headers.update(headers or {})
+    return response
+
+
+def schema_name(schema: Any) -> str:
+    """Component names for the spec: "Tag" for TagSchema, "TagPatch" for its partial form."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    return f"{name}Patch" if getattr(schema, "partial", False) else name
+
+
+class Api(flask_smorest.Api):  # type: ignore[misc]
+    ERROR_SCHEMA = problems.ProblemSchema
+
+    def __init__(self, app: Any = None) -> None:
+        plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+        super().__init__(app, spec_kwargs={"marshmallow_plugin": plugin})
+
+    def _register_error_handlers(self) -> None:
+        self._app.register_error_handler(HTTPException, problems.from_http_exception)
+        from sqlalchemy.exc import IntegrityError
+
+        self._app.register_error_handler(IntegrityError, problems.from_integrity_error)
+
+
+def _transactional(view: F) -> F:
+    """Commit a write request's one transaction when the view succeeded; else roll back."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = view(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+        if request.method in WRITE_METHODS:
+            db.session.commit()
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _require_json_body(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not request.is_json:
+            problems.fail(415, detail="Send the request body as application/json.")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """flask-smorest Blueprint with the project's conventions built in."""
+
+    def add_url_rule(self, rule: str, endpoint: str | None = None,
+                     view_func: Any = None, **options: Any) -> None:
+        if isinstance(view_func, type) and issubclass(view_func, MethodView):
+            view_func.decorators = [*view_func.decorators, _transactional]
+        elif view_func is not None:
+            view_func = _transactional(view_func)
+        super().add_url_rule(rule, endpoint, view_func, **options)
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable[[F], F]:
+        if location == "query":
+            kwargs.setdefault("unknown", ma.RAISE)  # webargs would drop them silently
+        documented = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return documented  # type: ignore[no-any-return]
+
+        def decorator(func: F) -> F:
+            # Outermost, so a form or text body is refused before webargs parses it.
+            return _require_json_body(documented(func))
+
+        return decorator
+
+    def errors(self, *statuses: int) -> Callable[[F], F]:
+        """Document the problem responses an operation can give, beyond 422."""
+
+        def decorator(func: F) -> F:
+            for status in statuses:
+                func = self.alt_response(
+                    status,
+                    schema=problems.ProblemSchema,
+                    content_type=problems.PROBLEM_CONTENT_TYPE,
+                    description=problems.describe(status),
+                )(func)
+            return func
+
+        return decorator
+
+    def login_required(self, func: F) -> F:
+        """Require a valid bearer token, and say so in the spec."""
+        func = self.doc(security=[{"bearerAuth": []}])(func)
+        return self.errors(401)(jwt_required()(func))  # type: ignore[no-any-return]

@@ -1,0 +1,36 @@
+"""The content model. Importing this package registers every table on Base.metadata."""
+
+from cms.models.article import (
+    CONTENT_TYPES,
+    Article,
+    ArticleAuthor,
+    ArticleStatus,
+    ArticleTag,
+    BodyFormat,
+)
+from cms.models.base import Base, utcnow
+from cms.models.media import Image
+from cms.models.page import Page, page_citations
+from cms.models.people import Author, Role, User
+from cms.models.publication import Publication
+from cms.models.taxonomy import Category, Tag
+
+__all__ = [
+    "CONTENT_TYPES",
+    "Article",
+    "ArticleAuthor",
+    "ArticleStatus",
+    "ArticleTag",
+    "Author",
+    "Base",
+    "BodyFormat",
+    "Category",
+    "Image",
+    "Page",
+    "Publication",
+    "Role",
+    "Tag",
+    "User",
+    "page_citations",
+    "utcnow",
+]

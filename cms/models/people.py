@@ -1,0 +1,47 @@
+"""Users (who log in) and authors (who are credited on articles)."""
+
+import enum
+
+from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cms.models.base import Base, Timestamped
+
+
+class Role(enum.StrEnum):
+    """Lowest to highest; each role may do what the ones before it may."""
+
+    CONTRIBUTOR = "contributor"
+    AUTHOR = "author"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive on every backend.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, create_constraint=True, length=16,
+             values_callable=lambda e: [m.value for m in e], name="role")
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class Author(Timestamped, Base):
+    __tablename__ = "authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    bio: Mapped[str | None] = mapped_column(Text)
+    avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    website_url: Mapped[str | None] = mapped_column(String(2048))
+    # The login behind this byline, if any: article ownership follows it.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )

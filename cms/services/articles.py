@@ -1,0 +1,119 @@
+"""Creating and changing articles. The caller owns the transaction."""
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleStatus,
+    ArticleTag,
+    Author,
+    BodyFormat,
+    Category,
+    Image,
+    Publication,
+    Tag,
+    utcnow,
+)
+from cms.services.errors import InvalidContent
+from cms.services.html import render_markdown, sanitize_html
+from cms.services.identifiers import new_stable_id, resource_id_for, unique_slug
+from cms.services.references import resolve_many, resolve_one
+
+L = TypeVar("L", ArticleAuthor, ArticleTag)
+R = TypeVar("R", Author, Tag)
+
+# Fields copied as they are; everything else needs work (bodies, relations, derived ids).
+_PLAIN_FIELDS = (
+    "title", "excerpt", "status", "published_at", "source_url", "canonical_url",
+    "content_type", "importance", "credibility_override", "summary", "key_points",
+    "relevance", "slug",
+)
+
+
+def create_article(session: Session, data: dict[str, Any]) -> Article:
+    article = Article(stable_id=new_stable_id(), body_format=BodyFormat.HTML, key_points=[])
+    if "slug" not in data:
+        data = {**data, "slug": unique_slug(session, Article.slug, data["title"], max_length=200)}
+    _apply(session, article, data)
+    session.add(article)
+    session.flush()
+    return article
+
+
+def update_article(session: Session, article: Article, data: dict[str, Any]) -> Article:
+    _apply(session, article, data)
+    # Relation-only edits leave the row untouched; bump it so version and ETag move.
+    article.updated_at = utcnow()
+    session.flush()
+    return article
+
+
+def _apply(session: Session, article: Article, data: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    for field in _PLAIN_FIELDS:
+        if field in data:
+            setattr(article, field, data[field])
+    if "body_html" in data:
+        article.body_format = BodyFormat.HTML
+        article.body_source = data["body_html"]
+        article.body_html = sanitize_html(data["body_html"])
+    elif "body_markdown" in data:
+        article.body_format = BodyFormat.MARKDOWN
+        article.body_source = data["body_markdown"]
+        article.body_html = render_markdown(data["body_markdown"])
+    if "source_url" in data:
+        article.resource_id = resource_id_for(data["source_url"]) if data["source_url"] else None
+    _apply_relations(session, article, data, errors)
+    _check_status(article, errors)
+    if errors:
+        raise InvalidContent(errors)
+
+
+def _apply_relations(
+    session: Session, article: Article, data: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    if "author_ids" in data:
+        authors = resolve_many(session, Author, data["author_ids"], "author_ids", errors)
+        article.author_links = _ordered_links(
+            article.author_links, "author_id", authors, lambda a: ArticleAuthor(author=a)
+        )
+    if "tag_ids" in data:
+        tags = resolve_many(session, Tag, data["tag_ids"], "tag_ids", errors)
+        article.tag_links = _ordered_links(
+            article.tag_links, "tag_id", tags, lambda t: ArticleTag(tag=t)
+        )
+    if "category_id" in data:
+        article.category = resolve_one(session, Category, data["category_id"], "category_id",
+                                       errors)
+    if "cover_image_id" in data:
+        article.cover_image = resolve_one(session, Image, data["cover_image_id"],
+                                          "cover_image_id", errors)
+    if "publication_id" in data:
+        article.publication = resolve_one(session, Publication, data["publication_id"],
+                                          "publication_id", errors)
+
+
+def _ordered_links(
+    links: Sequence[L], key: str, rows: Sequence[R], make: Callable[[R], L]
+) -> list[L]:
+    """Relink in the given order, keeping existing link rows (same primary key) in place."""
+    existing = {getattr(link, key): link for link in links}
+    ordered = []
+    for position, row in enumerate(rows):
+        link = existing.get(row.id) or make(row)
+        link.position = position
+        ordered.append(link)
+    return ordered
+
+
+def _check_status(article: Article, errors: dict[str, list[str]]) -> None:
+    if article.status is ArticleStatus.PUBLISHED and article.published_at is None:
+        article.published_at = utcnow()
+    if article.status is ArticleStatus.SCHEDULED and (
+        article.published_at is None or article.published_at <= utcnow()
+    ):
+        errors["published_at"] = ["A scheduled article needs a published_at in the future."]

@@ -1,0 +1,54 @@
+"""Identifiers derived from content: slugs, resource ids and stable ids."""
+
+import hashlib
+import secrets
+import string
+from urllib.parse import urlsplit
+
+from slugify import slugify
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import InstrumentedAttribute
+
+_BASE62 = string.digits + string.ascii_letters
+
+
+def resource_id_for(source_url: str) -> str:
+    """The dedup key of an aggregated item: first 16 hex digits of SHA-256 of its URL."""
+    return hashlib.sha256(source_url.encode()).hexdigest()[:16]
+
+
+def new_stable_id() -> str:
+    return "sid_" + "".join(secrets.choice(_BASE62) for _ in range(10))
+
+
+def unique_slug(
+    session: Session,
+    column: InstrumentedAttribute[str],
+    text: str,
+    *,
+    max_length: int = 120,
+) -> str:
+    """A slug for `text` not yet used in `column`: "title", then "title-2", "title-3"...
+
+    Concurrent writers can still race to the same value; the unique constraint turns
+    the loser into a 409 rather than a duplicate.
+    """
+    base = slugify(text, max_length=max_length - 4, word_boundary=True) or "item"
+    taken = set(
+        session.scalars(
+            select(column).where((column == base) | column.like(f"{base}-%"))
+        )
+    )
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+def domain_of(url: str) -> str | None:
+    """The host of a URL without a leading "www.", lower-cased (publication matching)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or None

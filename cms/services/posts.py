@@ -1,0 +1,92 @@
+"""Import of the site's markdown posts: YAML front matter over an HTML or Markdown body.
+
+Front matter keys: title, date, excerpt, coverImage, author, tags, category, source.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import frontmatter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cms.models import Article, ArticleStatus, Author, Category, Image, Publication, Tag
+from cms.services.articles import create_article, update_article
+from cms.services.errors import InvalidContent
+from cms.services.identifiers import domain_of, resource_id_for, unique_slug
+from slugify import slugify
+
+REQUIRED_KEYS = ("title", "date")
+
+
+def import_post(session: Session, text: str) -> Article:
+    """Create (or, when its source was imported before, update) the article of a post."""
+    post = frontmatter.loads(text)
+    meta: dict[str, Any] = dict(post.metadata)
+    missing = [key for key in REQUIRED_KEYS if not meta.get(key)]
+    if missing:
+        raise InvalidContent({key: ["Missing front matter key."] for key in missing})
+    source = meta.get("source")
+    data: dict[str, Any] = {
+        "title": str(meta["title"]),
+        "excerpt": meta.get("excerpt"),
+        "published_at": _parse_date(meta["date"]),
+        "status": ArticleStatus.PUBLISHED,
+        "source_url": source,
+        "body_html": post.content,
+        "author_ids": [_named(session, Author, meta["author"]).id] if meta.get("author") else [],
+        "tag_ids": [_named(session, Tag, name).id for name in meta.get("tags") or []],
+        "category_id": _named(session, Category, meta["category"]).id
+        if meta.get("category") else None,
+        "cover_image_id": _cover_image(session, meta["coverImage"]).id
+        if meta.get("coverImage") else None,
+    }
+    if source:
+        publication = session.scalar(
+            select(Publication).where(Publication.domain == domain_of(source))
+        )
+        data["publication_id"] = publication.id if publication else None
+        existing = session.scalar(
+            select(Article).where(Article.resource_id == resource_id_for(source))
+        )
+        if existing is not None:
+            return update_article(session, existing, data)
+    return create_article(session, data)
+
+
+def _parse_date(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        return _parse_date(datetime.fromisoformat(str(value)))
+    except ValueError:
+        raise InvalidContent({"date": [f"Not a date: {value!r}."]}) from None
+
+
+def _named(session: Session, model: type[Author | Tag | Category], name: Any) -> Any:
+    """The author, tag or category called `name`, created when it does not exist yet."""
+    name = str(name).strip()
+    row = session.scalar(select(model).where(model.slug == slugify(name)))
+    if row is None:
+        row = model(name=name, slug=unique_slug(session, model.slug, name))
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _cover_image(session: Session, url: str) -> Image:
+    """A remote cover image, kept as-is; sizing parameters (w, h) give its dimensions."""
+    image = session.scalar(select(Image).where(Image.url == url))
+    if image is None:
+        params = parse_qs(urlsplit(url).query)
+        image = Image(url=url, width=_int(params.get("w")), height=_int(params.get("h")), alt="")
+        session.add(image)
+        session.flush()
+    return image
+
+
+def _int(values: list[str] | None) -> int | None:
+    return int(values[0]) if values and values[0].isdigit() else None

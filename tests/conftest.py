@@ -1,0 +1,120 @@
+"""Fixtures: a migrated database per run, an app, a client, and authenticated headers."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from cms import create_app
+from cms.extensions import db
+from cms.models import Base, Role
+from cms.services.users import create_user
+from tests.databases import database_url
+
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+def make_app(database: str, **overrides: Any) -> Flask:
+    return create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+        **overrides,
+    })
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The run's database, built by the migrations (not create_all)."""
+    with database_url(tmp_path_factory.mktemp("db")) as url:
+        app = make_app(url)
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(database: str) -> Iterator[Flask]:
+    app = make_app(database)
+    with app.app_context():
+        yield app
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from empty tables (the schema stays: it is the migrated one)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    db.session.rollback()
+    with db.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., Any]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.EDITOR, password: str = "correct horse battery") -> Any:
+        user = create_user(db.session, email=f"user{next(counter)}@example.com",
+                           password=password, role=role)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
+    """Authorization headers of a freshly logged-in editor."""
+    user = make_user()
+    response = client.post("/api/v1/auth/login",
+                           json={"email": user.email, "password": "correct horse battery"})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(db.engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def row_counts(app: Flask) -> Callable[[], dict[str, int]]:
+    """Rows per table: compare before and after a refused request to prove nothing changed."""
+
+    def snapshot() -> dict[str, int]:
+        with db.engine.connect() as connection:
+            return {
+                table.name: connection.execute(
+                    text(f"SELECT count(*) FROM {table.name}")  # noqa: S608 - our own names
+                ).scalar_one()
+                for table in Base.metadata.sorted_tables
+            }
+
+    return snapshot
