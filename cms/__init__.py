@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cms.api.auth.jwt import init_jwt
     from cms.cli import cms_cli
     from cms.log import init_logging
-    from cms.services.errors import InvalidContent
+    from cms.services.errors import InvalidContentError
 
     init_logging(app)
     init_jwt(jwt)
@@ -36,8 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
 
-    @app.errorhandler(InvalidContent)
-    def _invalid_content(error: InvalidContent) -> Response:
+    @app.errorhandler(InvalidContentError)
+    def _invalid_content(error: InvalidContentError) -> Response:
         db.session.rollback()
         return problems.problem_response(422, detail=str(error), errors=error.errors)
 

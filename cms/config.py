@@ -54,4 +54,5 @@ def from_environment() -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
     }
 
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -6,16 +6,18 @@ JSON-only request bodies, bearer auth, documented error responses and the list e
 
 import functools
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import flask_smorest
-from apispec.ext.marshmallow import MarshmallowPlugin
 import marshmallow as ma
 import orjson
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, request
 from flask.views import MethodView
 from flask_jwt_extended import JWTManager, jwt_required
 from flask_migrate import Migrate
+from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -45,10 +47,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """Serialize straight to JSON with orjson (the fast read path bypasses marshmallow)."""
-    response = Response(orjson.dumps(payload, option=JSON_DUMP_OPTIONS), status=status,
-                        mimetype="application/json")
+    response = Response(
+        orjson.dumps(payload, option=JSON_DUMP_OPTIONS), status=status, mimetype="application/json"
+    )
     response.headers.update(headers or {})
     return response
 
@@ -66,6 +71,18 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
     def __init__(self, app: Any = None) -> None:
         plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
         super().__init__(app, spec_kwargs={"marshmallow_plugin": plugin})
+
+    def _register_responses(self) -> None:
+        """Every error response component is problem+json, described by its codes."""
+        for status in HTTPStatus:
+            if status < 400:
+                continue
+            response = {"description": problems.describe(status), "schema": problems.ProblemSchema}
+            prepare_response(response, self.spec, problems.PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": problems.ProblemSchema}
+        prepare_response(response, self.spec, problems.PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, problems.from_http_exception)
@@ -104,8 +121,9 @@ def _require_json_body(view: F) -> F:
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     """flask-smorest Blueprint with the project's conventions built in."""
 
-    def add_url_rule(self, rule: str, endpoint: str | None = None,
-                     view_func: Any = None, **options: Any) -> None:
+    def add_url_rule(
+        self, rule: str, endpoint: str | None = None, view_func: Any = None, **options: Any
+    ) -> None:
         if isinstance(view_func, type) and issubclass(view_func, MethodView):
             view_func.decorators = [*view_func.decorators, _transactional]
         elif view_func is not None:
@@ -121,7 +139,7 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
 
         def decorator(func: F) -> F:
             # Outermost, so a form or text body is refused before webargs parses it.
-            return _require_json_body(documented(func))
+            return _require_json_body(documented(func))  # type: ignore[no-any-return]
 
         return decorator
 
@@ -130,12 +148,7 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
 
         def decorator(func: F) -> F:
             for status in statuses:
-                func = self.alt_response(
-                    status,
-                    schema=problems.ProblemSchema,
-                    content_type=problems.PROBLEM_CONTENT_TYPE,
-                    description=problems.describe(status),
-                )(func)
+                func = self.alt_response(status, response=HTTPStatus(status).name)(func)
             return func
 
         return decorator

@@ -15,23 +15,34 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-# The stable machine word for each status when nothing more specific applies.
-DEFAULT_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    428: "precondition_required",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
+# Every `code` the API sends: its status, and what it means (served at the type URI).
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "The request is malformed."),
+    "malformed_json": (400, "The request body is not valid JSON."),
+    "unknown_parameter": (400, "A query parameter is not one this operation accepts."),
+    "unauthorized": (401, "Authentication is needed."),
+    "missing_token": (401, "No bearer token was sent."),
+    "invalid_token": (401, "The token is malformed, forged, or its user is gone."),
+    "token_expired": (401, "The token has expired."),
+    "token_revoked": (401, "The token has been revoked."),
+    "fresh_token_required": (401, "This needs a token from a fresh login."),
+    "invalid_credentials": (401, "E-mail or password is wrong."),
+    "forbidden": (403, "Authenticated, but not allowed to do this."),
+    "not_found": (404, "No such resource (or not visible to you)."),
+    "method_not_allowed": (405, "The path exists, but not with this method (see Allow)."),
+    "conflict": (409, "A unique value is already in use."),
+    "in_use": (409, "Other content still refers to this item."),
+    "precondition_failed": (412, "The If-Match validator is stale."),
+    "payload_too_large": (413, "The request body is too large."),
+    "unsupported_media_type": (415, "The request body must be application/json."),
+    "validation_error": (422, "The request has invalid fields; see `errors`."),
+    "precondition_required": (428, "This write needs an If-Match header."),
+    "rate_limited": (429, "Too many requests; retry after the Retry-After delay."),
+    "internal_error": (500, "An unexpected error; it has been logged."),
+    "service_unavailable": (503, "A service the API needs is unavailable."),
 }
+# The code used for a status when nothing more specific applies: the first listed.
+DEFAULT_CODES = {status: code for code, (status, _) in reversed(PROBLEM_TYPES.items())}
 TITLES = {422: "Validation failed", 500: "Internal server error"}
 
 
@@ -71,7 +82,9 @@ def problem_response(
     errors: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    code = code or DEFAULT_CODES.get(status, "error")
+    code = code or DEFAULT_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    if code not in PROBLEM_TYPES:
+        raise ValueError(f"undocumented problem code {code!r}: add it to PROBLEM_TYPES")
     body: dict[str, Any] = {
         "type": f"{request.host_url}problems/{code.replace('_', '-')}",
         "title": TITLES.get(status) or HTTPStatus(status).phrase,
@@ -102,15 +115,13 @@ def _webargs_problem(status: int, messages: dict[str, Any]) -> tuple[str, str, d
     ):
         names = ", ".join(sorted(messages["query"]))
         return "unknown_parameter", f"Unknown query parameter(s): {names}.", errors
-    return DEFAULT_CODES.get(status, "error"), "The request has invalid fields.", errors
+    return DEFAULT_CODES.get(status, "bad_request"), "The request has invalid fields.", errors
 
 
 def from_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data: dict[str, Any] = getattr(error, "data", None) or {}
-    headers = {
-        name: value for name, value in error.get_headers() if name.lower() != "content-type"
-    }
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     if status >= 500:
         original = getattr(error, "original_exception", None)
@@ -160,32 +171,24 @@ def _unique_field(error: IntegrityError) -> str | None:
     return None
 
 
-DESCRIPTIONS = {
-    400: "Malformed request, or unknown query parameters.",
-    401: "Missing, malformed, expired or revoked bearer token.",
-    403: "Authenticated, but not allowed to do this.",
-    404: "No such resource (or not visible to you).",
-    409: "Conflicts with existing content (a unique value in use, or still referenced).",
-    412: "The If-Match validator is stale.",
-    413: "The request body is too large.",
-    415: "The request body must be application/json.",
-    422: "The request has invalid fields.",
-    428: "This write needs an If-Match header.",
-    429: "Too many requests; retry after the Retry-After delay.",
-}
-
-
 def describe(status: int) -> str:
-    return DESCRIPTIONS.get(status) or HTTPStatus(status).phrase
+    """The spec's description of a problem response with this status."""
+    codes = [
+        f"`{code}`" for code, (code_status, _) in PROBLEM_TYPES.items() if code_status == status
+    ]
+    return f"{HTTPStatus(status).phrase}. Problem codes: {', '.join(codes)}."
 
 
 def problem_type_page(code: str) -> Response:
     """What a problem `type` URI dereferences to: the code's meaning, as JSON."""
-    by_code = {c.replace("_", "-"): s for s, c in DEFAULT_CODES.items()}
-    status = by_code.get(code)
-    if status is None:
+    code = code.replace("-", "_")
+    if code not in PROBLEM_TYPES:
         return problem_response(404, detail="No such problem type.")
-    body = {"code": code.replace("-", "_"), "status": status,
-            "title": TITLES.get(status) or HTTPStatus(status).phrase,
-            "description": describe(status)}
+    status, meaning = PROBLEM_TYPES[code]
+    body = {
+        "code": code,
+        "status": status,
+        "title": TITLES.get(status) or HTTPStatus(status).phrase,
+        "description": meaning,
+    }
     return Response(orjson.dumps(body), mimetype="application/json")

@@ -20,12 +20,14 @@ SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 
 def make_app(database: str, **overrides: Any) -> Flask:
-    return create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database,
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
-        **overrides,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +72,9 @@ def make_user(app: Flask) -> Callable[..., Any]:
     counter = iter(range(1, 10_000))
 
     def make(role: Role = Role.EDITOR, password: str = "correct horse battery") -> Any:
-        user = create_user(db.session, email=f"user{next(counter)}@example.com",
-                           password=password, role=role)
+        user = create_user(
+            db.session, email=f"user{next(counter)}@example.com", password=password, role=role
+        )
         db.session.commit()
         return user
 
@@ -82,8 +85,9 @@ def make_user(app: Flask) -> Callable[..., Any]:
 def auth(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
     """Authorization headers of a freshly logged-in editor."""
     user = make_user()
-    response = client.post("/api/v1/auth/login",
-                           json={"email": user.email, "password": "correct horse battery"})
+    response = client.post(
+        "/api/v1/auth/login", json={"email": user.email, "password": "correct horse battery"}
+    )
     assert response.status_code == 200, response.json
     return {"Authorization": f"Bearer {response.json['access_token']}"}
 

@@ -84,15 +84,14 @@ class ArticleFactory(Factory):
     body_source = "<p>Body</p>"
     body_html = "<p>Body</p>"
     status = ArticleStatus.PUBLISHED
-    published_at = factory.Sequence(
-        lambda n: datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n)
-    )
+    published_at = factory.Sequence(lambda n: datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n))
     key_points: list[str] = []
 
     @factory.post_generation
     def authors(self, create: bool, authors: list[Author] | None) -> None:
-        self.author_links = [ArticleAuthor(author=a, position=i)
-                             for i, a in enumerate(authors or [])]
+        self.author_links = [
+            ArticleAuthor(author=a, position=i) for i, a in enumerate(authors or [])
+        ]
 
     @factory.post_generation
     def tags(self, create: bool, tags: list[Tag] | None) -> None:

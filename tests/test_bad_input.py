@@ -18,7 +18,8 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"].endswith(f"/problems/{code.replace('_', '-')}")
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body
 
 
@@ -41,30 +42,43 @@ def test_missing_required_field(client: FlaskClient, auth: dict[str, str]) -> No
 @pytest.mark.usefixtures("unchanged")
 def test_wrong_types(client: FlaskClient, auth: dict[str, str]) -> None:
     payload = {"title": 42, "importance": "high", "tag_ids": "1,2", "published_at": "yesterday"}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
     assert set(body["errors"]) == {"title", "importance", "tag_ids", "published_at"}
 
 
 @pytest.mark.usefixtures("unchanged")
 def test_out_of_range_values(client: FlaskClient, auth: dict[str, str]) -> None:
-    payload = {"title": "T", "importance": 101, "credibility_override": 0,
-               "content_type": "rumour", "source_url": "not a url"}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
-    assert set(body["errors"]) == {"importance", "credibility_override", "content_type",
-                                   "source_url"}
+    payload = {
+        "title": "T",
+        "importance": 101,
+        "credibility_override": 0,
+        "content_type": "rumour",
+        "source_url": "not a url",
+    }
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
+    assert set(body["errors"]) == {
+        "importance",
+        "credibility_override",
+        "content_type",
+        "source_url",
+    }
 
 
 @pytest.mark.usefixtures("unchanged")
-@pytest.mark.parametrize("field", ["id", "resource_id", "created_at", "stable_id", "version",
-                                   "authors", "credibility"])
+@pytest.mark.parametrize(
+    "field", ["id", "resource_id", "created_at", "stable_id", "version", "authors", "credibility"]
+)
 def test_unknown_and_read_only_fields_are_refused(
     client: FlaskClient, auth: dict[str, str], field: str
 ) -> None:
     payload = {"title": "Mass assignment", field: "x"}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
     assert body["errors"] == {field: ["Unknown field."]}
 
 
@@ -72,8 +86,11 @@ def test_patch_cannot_set_read_only_fields(
     client: FlaskClient, auth: dict[str, str], row_counts: Callable[[], dict[str, int]]
 ) -> None:
     article = ArticleFactory(source_url="https://a.example/x", resource_id="0123456789abcdef")
-    response = client.patch(f"/api/v1/articles/{article.id}", headers=auth,
-                            json={"title": "New", "resource_id": "ffffffffffffffff"})
+    response = client.patch(
+        f"/api/v1/articles/{article.id}",
+        headers=auth,
+        json={"title": "New", "resource_id": "ffffffffffffffff"},
+    )
     assert_problem(response, 422, "validation_error")
     after = client.get(f"/api/v1/articles/{article.id}").json
     assert (after["title"], after["resource_id"]) == (article.title, "0123456789abcdef")
@@ -84,8 +101,7 @@ def test_duplicate_slug_is_a_conflict(
 ) -> None:
     ArticleFactory(slug="taken")
     before = row_counts()
-    response = client.post("/api/v1/articles", json={"title": "T", "slug": "taken"},
-                           headers=auth)
+    response = client.post("/api/v1/articles", json={"title": "T", "slug": "taken"}, headers=auth)
     body = assert_problem(response, 409, "conflict")
     assert body["errors"] == {"slug": ["This value is already in use."]}
     assert row_counts() == before
@@ -95,11 +111,14 @@ def test_duplicate_source_url_is_a_conflict(
     client: FlaskClient, auth: dict[str, str], row_counts: Callable[[], dict[str, int]]
 ) -> None:
     url = "https://news.example/story"
-    assert client.post("/api/v1/articles", json={"title": "A", "source_url": url},
-                       headers=auth).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/articles", json={"title": "A", "source_url": url}, headers=auth
+        ).status_code
+        == 201
+    )
     before = row_counts()
-    response = client.post("/api/v1/articles", json={"title": "B", "source_url": url},
-                           headers=auth)
+    response = client.post("/api/v1/articles", json={"title": "B", "source_url": url}, headers=auth)
     body = assert_problem(response, 409, "conflict")
     assert body["errors"] == {"resource_id": ["This value is already in use."]}
     assert row_counts() == before
@@ -110,10 +129,17 @@ def test_dangling_references(
 ) -> None:
     category = CategoryFactory()
     before = row_counts()
-    payload = {"title": "T", "category_id": category.id + 1000, "author_ids": [999_999],
-               "tag_ids": [5, 5], "cover_image_id": 424242, "publication_id": 7}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
+    payload = {
+        "title": "T",
+        "category_id": category.id + 1000,
+        "author_ids": [999_999],
+        "tag_ids": [5, 5],
+        "cover_image_id": 424242,
+        "publication_id": 7,
+    }
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
     assert body["errors"] == {
         "category_id": [f"No categories with id {category.id + 1000}."],
         "author_ids": ["No authors with id 999999."],
@@ -127,29 +153,37 @@ def test_dangling_references(
 @pytest.mark.usefixtures("unchanged")
 def test_body_over_the_request_cap_is_413(client: FlaskClient, auth: dict[str, str]) -> None:
     payload = {"title": "Huge", "body_html": "<p>" + "x" * (3 * 1024 * 1024) + "</p>"}
-    assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                   413, "payload_too_large")
+    assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 413, "payload_too_large"
+    )
 
 
 @pytest.mark.usefixtures("unchanged")
 def test_body_over_the_field_cap_is_422(client: FlaskClient, auth: dict[str, str]) -> None:
     payload = {"title": "Long", "body_markdown": "y" * 1_000_001}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
     assert list(body["errors"]) == ["body_markdown"]
 
 
 @pytest.mark.usefixtures("unchanged")
 def test_malformed_json(client: FlaskClient, auth: dict[str, str]) -> None:
-    response = client.post("/api/v1/articles", data='{"title": "unterminated',
-                           headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/articles",
+        data='{"title": "unterminated',
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert_problem(response, 400, "malformed_json")
 
 
 @pytest.mark.usefixtures("unchanged")
 def test_non_json_body_is_415(client: FlaskClient, auth: dict[str, str]) -> None:
-    response = client.post("/api/v1/articles", data="title=T",
-                           headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/api/v1/articles",
+        data="title=T",
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert_problem(response, 415, "unsupported_media_type")
 
 
@@ -162,23 +196,26 @@ def test_json_that_is_not_an_object(client: FlaskClient, auth: dict[str, str]) -
 @pytest.mark.usefixtures("unchanged")
 def test_both_body_formats_at_once(client: FlaskClient, auth: dict[str, str]) -> None:
     payload = {"title": "T", "body_html": "<p>a</p>", "body_markdown": "a"}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
     assert "body_markdown" in body["errors"]
 
 
 @pytest.mark.usefixtures("unchanged")
 def test_scheduled_needs_a_future_date(client: FlaskClient, auth: dict[str, str]) -> None:
     payload = {"title": "T", "status": "scheduled", "published_at": "2020-01-01T00:00:00Z"}
-    body = assert_problem(client.post("/api/v1/articles", json=payload, headers=auth),
-                          422, "validation_error")
+    body = assert_problem(
+        client.post("/api/v1/articles", json=payload, headers=auth), 422, "validation_error"
+    )
     assert list(body["errors"]) == ["published_at"]
 
 
 @pytest.mark.usefixtures("unchanged")
 def test_unknown_query_parameter_is_400(client: FlaskClient) -> None:
-    body = assert_problem(client.get("/api/v1/articles?colour=red&sort_by=x"),
-                          400, "unknown_parameter")
+    body = assert_problem(
+        client.get("/api/v1/articles?colour=red&sort_by=x"), 400, "unknown_parameter"
+    )
     assert set(body["errors"]) == {"colour", "sort_by"}
 
 
@@ -190,7 +227,10 @@ def test_bad_query_value_is_422(client: FlaskClient) -> None:
 
 def test_failed_patch_changes_nothing(client: FlaskClient, auth: dict[str, str]) -> None:
     article = ArticleFactory(title="Before")
-    response = client.patch(f"/api/v1/articles/{article.id}", headers=auth,
-                            json={"title": "After", "category_id": 999_999})
+    response = client.patch(
+        f"/api/v1/articles/{article.id}",
+        headers=auth,
+        json={"title": "After", "category_id": 999_999},
+    )
     assert_problem(response, 422, "validation_error")
     assert client.get(f"/api/v1/articles/{article.id}").json["title"] == "Before"

@@ -13,8 +13,10 @@ from cms.demo import SAMPLE_POST, load_demo
 from cms.extensions import db
 from tests.conftest import SHARED_SAMPLES
 
-TECHCRUNCH_URL = ("https://techcrunch.com/2025/07/30/zuckerberg-says-meta-likely-wont-open-"
-                  "source-all-of-its-superintelligence-ai-models/")
+TECHCRUNCH_URL = (
+    "https://techcrunch.com/2025/07/30/zuckerberg-says-meta-likely-wont-open-"
+    "source-all-of-its-superintelligence-ai-models/"
+)
 
 
 @pytest.fixture
@@ -134,5 +136,6 @@ def test_demo_loads_once(app: Flask, client: FlaskClient) -> None:
     assert first > 2
     assert again == 0
     assert total >= 50  # published ones; the demo also holds a few drafts
-    assert re.fullmatch(r"sid_[0-9A-Za-z]{10}",
-                        client.get("/api/v1/articles").json["data"][0]["stable_id"])
+    assert re.fullmatch(
+        r"sid_[0-9A-Za-z]{10}", client.get("/api/v1/articles").json["data"][0]["stable_id"]
+    )

@@ -1,16 +1,19 @@
 """Plumbing shared by every resource: list arguments, the list envelope, references."""
 
 import math
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+
+from cms.services import DbSession
 
 MAX_PAGE_SIZE = 100
+
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 class PageArgs(ma.Schema):
@@ -76,13 +79,13 @@ def _page_url(page: int) -> str:
     return f"{request.base_url}?{urlencode(params)}"
 
 
-def count(session: Session, query: Select[Any]) -> int:
+def count(session: DbSession, query: AnySelect) -> int:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return int(total or 0)
 
 
 def paginate_scalars(
-    session: Session, query: Select[Any], *, page: int, page_size: int
+    session: DbSession, query: AnySelect, *, page: int, page_size: int
 ) -> tuple[list[Any], int]:
     """One page of ORM objects and the total count of the query."""
     items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
@@ -111,8 +114,9 @@ def slug_field(**kwargs: Any) -> ma.fields.String:
     return ma.fields.String(
         validate=[
             ma.validate.Length(min=1, max=200),
-            ma.validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
-                               error="Use lower-case letters, digits and hyphens."),
+            ma.validate.Regexp(
+                r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
+            ),
         ],
         metadata={"description": "Generated when omitted"},
         **kwargs,

@@ -11,17 +11,17 @@ from typing import Any
 import marshmallow as ma
 from flask import url_for
 from flask.views import MethodView
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from cms.api.common import PageArgs, envelope, page_envelope, paginate_scalars
+from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
 from cms.extensions import Blueprint, db
 from cms.models import Base
 from cms.problems import fail
+from cms.services import DbSession
 from cms.services.identifiers import unique_slug
 
 
-def set_fields(session: Session, obj: Any, data: dict[str, Any]) -> None:
+def set_fields(session: DbSession, obj: Any, data: dict[str, Any]) -> None:
     for name, value in data.items():
         setattr(obj, name, value)
 
@@ -33,10 +33,14 @@ class Resource:
     singular: str  # "tag": used in summaries, operation ids and messages
     plural: str
     slug_from: str | None = "name"  # the field a missing slug is generated from
-    apply: Callable[[Session, Any, dict[str, Any]], None] = set_fields
+    apply: Callable[[DbSession, Any, dict[str, Any]], None] = set_fields
     order_by: tuple[Any, ...] = ()
-    query: Callable[[], Select[Any]] | None = None
+    query: Callable[[], AnySelect] | None = None
     errors_on_write: tuple[int, ...] = field(default=(409, 413, 415))
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
 def register_crud(blp: Blueprint, res: Resource) -> None:
@@ -44,7 +48,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
     Names = res.plural.title().replace(" ", "")  # noqa: N806
     item_endpoint = f"{Name}ById"
 
-    def base_query() -> Select[Any]:
+    def base_query() -> AnySelect:
         return res.query() if res.query else select(res.model)
 
     def get_or_404(item_id: int) -> Any:
@@ -74,14 +78,13 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             items, total = paginate_scalars(
                 db.session, query, page=args["page"], page_size=args["page_size"]
             )
-            return page_envelope(items, page=args["page"], page_size=args["page_size"],
-                                 total=total)
+            return page_envelope(items, page=args["page"], page_size=args["page_size"], total=total)
 
         @blp.login_required
         @blp.arguments(res.schema)
         @blp.response(201, res.schema)
         @blp.errors(*res.errors_on_write)
-        @blp.doc(summary=f"Create a {res.singular}", operationId=f"create{Name}")
+        @blp.doc(summary=f"Create {_a(res.singular)}", operationId=f"create{Name}")
         def post(self, data: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
             obj = save(res.model(), data, new=True)
             location = url_for(f"{blp.name}.{item_endpoint}", item_id=obj.id)
@@ -90,7 +93,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
     class Item(MethodView):
         @blp.response(200, res.schema)
         @blp.errors(404)
-        @blp.doc(summary=f"Get a {res.singular} by id", operationId=f"get{Name}")
+        @blp.doc(summary=f"Get {_a(res.singular)} by id", operationId=f"get{Name}")
         def get(self, item_id: int) -> Any:
             return get_or_404(item_id)
 
@@ -98,7 +101,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.arguments(res.schema(partial=True))
         @blp.response(200, res.schema)
         @blp.errors(404, *res.errors_on_write)
-        @blp.doc(summary=f"Change some fields of a {res.singular}", operationId=f"update{Name}")
+        @blp.doc(summary=f"Change some fields of {_a(res.singular)}", operationId=f"update{Name}")
         def patch(self, data: dict[str, Any], item_id: int) -> Any:
             return save(get_or_404(item_id), data, new=False)
 
@@ -106,7 +109,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.response(204)
         @blp.errors(404, 409)
         @blp.doc(
-            summary=f"Delete a {res.singular}",
+            summary=f"Delete {_a(res.singular)}",
             description="409 `in_use` while articles still refer to it.",
             operationId=f"delete{Name}",
         )

@@ -57,8 +57,14 @@ CONTENT_TYPES = (
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
-    return Enum(cls, native_enum=False, create_constraint=True, length=16, name=name,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class ArticleAuthor(Base):

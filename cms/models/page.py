@@ -33,8 +33,10 @@ class Page(Timestamped, Base):
     # What anonymous readers may see of the citations: drafts stay hidden.
     published_citations: Mapped[list[Article]] = relationship(
         secondary=page_citations,
-        secondaryjoin=lambda: (Article.id == page_citations.c.article_id)
-        & (Article.status == ArticleStatus.PUBLISHED),
+        secondaryjoin=lambda: (
+            (Article.id == page_citations.c.article_id)
+            & (Article.status == ArticleStatus.PUBLISHED)
+        ),
         order_by=lambda: Article.published_at.desc(),
         viewonly=True,
     )

@@ -26,8 +26,14 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, create_constraint=True, length=16,
-             values_callable=lambda e: [m.value for m in e], name="role")
+        Enum(
+            Role,
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+            name="role",
+        )
     )
     is_active: Mapped[bool] = mapped_column(default=True)
 

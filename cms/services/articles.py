@@ -3,8 +3,6 @@
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
-
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -18,7 +16,8 @@ from cms.models import (
     Tag,
     utcnow,
 )
-from cms.services.errors import InvalidContent
+from cms.services import DbSession
+from cms.services.errors import InvalidContentError
 from cms.services.html import render_markdown, sanitize_html
 from cms.services.identifiers import new_stable_id, resource_id_for, unique_slug
 from cms.services.references import resolve_many, resolve_one
@@ -28,13 +27,23 @@ R = TypeVar("R", Author, Tag)
 
 # Fields copied as they are; everything else needs work (bodies, relations, derived ids).
 _PLAIN_FIELDS = (
-    "title", "excerpt", "status", "published_at", "source_url", "canonical_url",
-    "content_type", "importance", "credibility_override", "summary", "key_points",
-    "relevance", "slug",
+    "title",
+    "excerpt",
+    "status",
+    "published_at",
+    "source_url",
+    "canonical_url",
+    "content_type",
+    "importance",
+    "credibility_override",
+    "summary",
+    "key_points",
+    "relevance",
+    "slug",
 )
 
 
-def create_article(session: Session, data: dict[str, Any]) -> Article:
+def create_article(session: DbSession, data: dict[str, Any]) -> Article:
     article = Article(stable_id=new_stable_id(), body_format=BodyFormat.HTML, key_points=[])
     if "slug" not in data:
         data = {**data, "slug": unique_slug(session, Article.slug, data["title"], max_length=200)}
@@ -44,7 +53,7 @@ def create_article(session: Session, data: dict[str, Any]) -> Article:
     return article
 
 
-def update_article(session: Session, article: Article, data: dict[str, Any]) -> Article:
+def update_article(session: DbSession, article: Article, data: dict[str, Any]) -> Article:
     _apply(session, article, data)
     # Relation-only edits leave the row untouched; bump it so version and ETag move.
     article.updated_at = utcnow()
@@ -52,7 +61,7 @@ def update_article(session: Session, article: Article, data: dict[str, Any]) -> 
     return article
 
 
-def _apply(session: Session, article: Article, data: dict[str, Any]) -> None:
+def _apply(session: DbSession, article: Article, data: dict[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     for field in _PLAIN_FIELDS:
         if field in data:
@@ -70,11 +79,11 @@ def _apply(session: Session, article: Article, data: dict[str, Any]) -> None:
     _apply_relations(session, article, data, errors)
     _check_status(article, errors)
     if errors:
-        raise InvalidContent(errors)
+        raise InvalidContentError(errors)
 
 
 def _apply_relations(
-    session: Session, article: Article, data: dict[str, Any], errors: dict[str, list[str]]
+    session: DbSession, article: Article, data: dict[str, Any], errors: dict[str, list[str]]
 ) -> None:
     if "author_ids" in data:
         authors = resolve_many(session, Author, data["author_ids"], "author_ids", errors)
@@ -87,14 +96,17 @@ def _apply_relations(
             article.tag_links, "tag_id", tags, lambda t: ArticleTag(tag=t)
         )
     if "category_id" in data:
-        article.category = resolve_one(session, Category, data["category_id"], "category_id",
-                                       errors)
+        article.category = resolve_one(
+            session, Category, data["category_id"], "category_id", errors
+        )
     if "cover_image_id" in data:
-        article.cover_image = resolve_one(session, Image, data["cover_image_id"],
-                                          "cover_image_id", errors)
+        article.cover_image = resolve_one(
+            session, Image, data["cover_image_id"], "cover_image_id", errors
+        )
     if "publication_id" in data:
-        article.publication = resolve_one(session, Publication, data["publication_id"],
-                                          "publication_id", errors)
+        article.publication = resolve_one(
+            session, Publication, data["publication_id"], "publication_id", errors
+        )
 
 
 def _ordered_links(

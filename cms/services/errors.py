@@ -3,7 +3,7 @@
 from typing import Any
 
 
-class InvalidContent(Exception):
+class InvalidContentError(Exception):
     """The data passed validation of its shape but not of its meaning (HTTP 422)."""
 
     def __init__(self, errors: dict[str, list[str]], message: str = "Invalid content.") -> None:

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 from slugify import slugify
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import InstrumentedAttribute
+
+from cms.services import DbSession
 
 _BASE62 = string.digits + string.ascii_letters
 
@@ -23,7 +24,7 @@ def new_stable_id() -> str:
 
 
 def unique_slug(
-    session: Session,
+    session: DbSession,
     column: InstrumentedAttribute[str],
     text: str,
     *,
@@ -35,11 +36,7 @@ def unique_slug(
     the loser into a 409 rather than a duplicate.
     """
     base = slugify(text, max_length=max_length - 4, word_boundary=True) or "item"
-    taken = set(
-        session.scalars(
-            select(column).where((column == base) | column.like(f"{base}-%"))
-        )
-    )
+    taken = set(session.scalars(select(column).where((column == base) | column.like(f"{base}-%"))))
     if base not in taken:
         return base
     suffix = 2

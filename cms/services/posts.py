@@ -8,25 +8,25 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import frontmatter
+from slugify import slugify
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cms.models import Article, ArticleStatus, Author, Category, Image, Publication, Tag
+from cms.services import DbSession
 from cms.services.articles import create_article, update_article
-from cms.services.errors import InvalidContent
+from cms.services.errors import InvalidContentError
 from cms.services.identifiers import domain_of, resource_id_for, unique_slug
-from slugify import slugify
 
 REQUIRED_KEYS = ("title", "date")
 
 
-def import_post(session: Session, text: str) -> Article:
+def import_post(session: DbSession, text: str) -> Article:
     """Create (or, when its source was imported before, update) the article of a post."""
     post = frontmatter.loads(text)
     meta: dict[str, Any] = dict(post.metadata)
     missing = [key for key in REQUIRED_KEYS if not meta.get(key)]
     if missing:
-        raise InvalidContent({key: ["Missing front matter key."] for key in missing})
+        raise InvalidContentError({key: ["Missing front matter key."] for key in missing})
     source = meta.get("source")
     data: dict[str, Any] = {
         "title": str(meta["title"]),
@@ -38,9 +38,11 @@ def import_post(session: Session, text: str) -> Article:
         "author_ids": [_named(session, Author, meta["author"]).id] if meta.get("author") else [],
         "tag_ids": [_named(session, Tag, name).id for name in meta.get("tags") or []],
         "category_id": _named(session, Category, meta["category"]).id
-        if meta.get("category") else None,
+        if meta.get("category")
+        else None,
         "cover_image_id": _cover_image(session, meta["coverImage"]).id
-        if meta.get("coverImage") else None,
+        if meta.get("coverImage")
+        else None,
     }
     if source:
         publication = session.scalar(
@@ -63,10 +65,10 @@ def _parse_date(value: Any) -> datetime:
     try:
         return _parse_date(datetime.fromisoformat(str(value)))
     except ValueError:
-        raise InvalidContent({"date": [f"Not a date: {value!r}."]}) from None
+        raise InvalidContentError({"date": [f"Not a date: {value!r}."]}) from None
 
 
-def _named(session: Session, model: type[Author | Tag | Category], name: Any) -> Any:
+def _named(session: DbSession, model: type[Author | Tag | Category], name: Any) -> Any:
     """The author, tag or category called `name`, created when it does not exist yet."""
     name = str(name).strip()
     row = session.scalar(select(model).where(model.slug == slugify(name)))
@@ -77,7 +79,7 @@ def _named(session: Session, model: type[Author | Tag | Category], name: Any) ->
     return row
 
 
-def _cover_image(session: Session, url: str) -> Image:
+def _cover_image(session: DbSession, url: str) -> Image:
     """A remote cover image, kept as-is; sizing parameters (w, h) give its dimensions."""
     image = session.scalar(select(Image).where(Image.url == url))
     if image is None:

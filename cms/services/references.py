@@ -4,15 +4,15 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cms.models import Base
+from cms.services import DbSession
 
 M = TypeVar("M", bound=Base)
 
 
 def resolve_many(
-    session: Session, model: type[M], ids: Sequence[int], field: str, errors: dict[str, list[str]]
+    session: DbSession, model: type[M], ids: Sequence[int], field: str, errors: dict[str, list[str]]
 ) -> list[M]:
     """The rows for `ids` in the given order (one query); problems go into `errors`."""
     if len(set(ids)) != len(ids):
@@ -27,7 +27,7 @@ def resolve_many(
 
 
 def resolve_one(
-    session: Session, model: type[M], id_: int | None, field: str, errors: dict[str, list[str]]
+    session: DbSession, model: type[M], id_: int | None, field: str, errors: dict[str, list[str]]
 ) -> M | None:
     if id_ is None:
         return None

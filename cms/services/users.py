@@ -3,9 +3,9 @@
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cms.models import Role, User
+from cms.services import DbSession
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures cost the same time.
@@ -17,7 +17,7 @@ def normalize_email(email: str) -> str:
 
 
 def create_user(
-    session: Session, *, email: str, password: str, role: Role, display_name: str | None = None
+    session: DbSession, *, email: str, password: str, role: Role, display_name: str | None = None
 ) -> User:
     email = normalize_email(email)
     user = User(
@@ -31,7 +31,7 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User | None:
+def authenticate(session: DbSession, *, email: str, password: str) -> User | None:
     """The active user with these credentials, or None; constant work either way."""
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
     try:

@@ -14,8 +14,9 @@ from cms.models import Article, ArticleStatus
 from cms.problems import fail
 from cms.services.articles import create_article, update_article
 
-blp = Blueprint("articles", __name__, url_prefix="/api/v1/articles",
-                description="Articles, own and aggregated")
+blp = Blueprint(
+    "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
+)
 
 
 def _visibility() -> list[ColumnElement[bool]]:
@@ -37,6 +38,7 @@ class Articles(MethodView):
     @blp.arguments(ArticleQueryArgs, location="query")
     @blp.response(200, envelope(ArticleSchema))
     @blp.errors(400, 401)
+    @blp.doc(operationId="listArticles")
     def get(self, args: dict[str, Any]) -> Response:
         """List articles, newest first
 
@@ -50,12 +52,11 @@ class Articles(MethodView):
             where.append(Article.status == args["status"])
         page, page_size = args["page"], args["page_size"]
         query = (
-            article_query().where(*where)
+            article_query()
+            .where(*where)
             .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
         )
-        data = fetch_articles(
-            db.session, query.limit(page_size).offset((page - 1) * page_size)
-        )
+        data = fetch_articles(db.session, query.limit(page_size).offset((page - 1) * page_size))
         total = count(db.session, article_query().where(*where))
         return json_response(page_envelope(data, page=page, page_size=page_size, total=total))
 
@@ -63,6 +64,7 @@ class Articles(MethodView):
     @blp.arguments(ArticleWriteSchema)
     @blp.response(201, ArticleSchema)
     @blp.errors(409, 413, 415)
+    @blp.doc(operationId="createArticle")
     def post(self, data: dict[str, Any]) -> Response:
         """Create an article
 
@@ -71,14 +73,14 @@ class Articles(MethodView):
         """
         article = create_article(db.session, data)
         location = url_for("articles.ArticleById", article_id=article.id)
-        return json_response(_article_or_404(Article.id == article.id), 201,
-                             {"Location": location})
+        return json_response(_article_or_404(Article.id == article.id), 201, {"Location": location})
 
 
 @blp.route("/<int:article_id>")
 class ArticleById(MethodView):
     @blp.response(200, ArticleSchema)
     @blp.errors(401, 404)
+    @blp.doc(operationId="getArticle")
     def get(self, article_id: int) -> Response:
         """Get an article by id"""
         return json_response(_article_or_404(Article.id == article_id))
@@ -87,6 +89,7 @@ class ArticleById(MethodView):
     @blp.arguments(ArticleWriteSchema(partial=True))
     @blp.response(200, ArticleSchema)
     @blp.errors(404, 409, 413, 415)
+    @blp.doc(operationId="updateArticle")
     def patch(self, data: dict[str, Any], article_id: int) -> Response:
         """Change some fields of an article"""
         article = db.session.get(Article, article_id) or fail(404, detail="No such article.")
@@ -96,6 +99,7 @@ class ArticleById(MethodView):
     @blp.login_required
     @blp.response(204)
     @blp.errors(404)
+    @blp.doc(operationId="deleteArticle")
     def delete(self, article_id: int) -> None:
         """Delete an article"""
         article = db.session.get(Article, article_id) or fail(404, detail="No such article.")
@@ -106,6 +110,7 @@ class ArticleById(MethodView):
 class ArticleBySlug(MethodView):
     @blp.response(200, ArticleSchema)
     @blp.errors(401, 404)
+    @blp.doc(operationId="getArticleBySlug")
     def get(self, slug: str) -> Response:
         """Get an article by slug"""
         return json_response(_article_or_404(Article.slug == slug))

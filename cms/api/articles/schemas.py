@@ -99,7 +99,8 @@ class ArticleWriteSchema(ma.Schema):
     status = ma.fields.Enum(ArticleStatus, by_value=True, load_default=ArticleStatus.DRAFT)
     published_at = ma.fields.AwareDateTime(allow_none=True)
     author_ids = ma.fields.List(
-        ma.fields.Integer(strict=True), validate=ma.validate.Length(max=20),
+        ma.fields.Integer(strict=True),
+        validate=ma.validate.Length(max=20),
         metadata={"description": "Authors, in credited order"},
     )
     category_id = ma.fields.Integer(strict=True, allow_none=True)
@@ -113,7 +114,9 @@ class ArticleWriteSchema(ma.Schema):
         strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=100)
     )
     credibility_override = ma.fields.Integer(
-        strict=True, allow_none=True, validate=ma.validate.Range(min=1, max=5),
+        strict=True,
+        allow_none=True,
+        validate=ma.validate.Range(min=1, max=5),
         metadata={"description": "Overrides the rating inherited from the publication"},
     )
     summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
@@ -131,6 +134,7 @@ class ArticleWriteSchema(ma.Schema):
 
 class ArticleQueryArgs(PageArgs):
     status = ma.fields.Enum(
-        ArticleStatus, by_value=True,
+        ArticleStatus,
+        by_value=True,
         metadata={"description": "Anything but published needs an authenticated user"},
     )

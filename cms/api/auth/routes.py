@@ -28,8 +28,9 @@ class Login(MethodView):
             fail(401, "invalid_credentials", "E-mail or password is wrong.")
         expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
         return {
-            "access_token": create_access_token(identity=str(user.id),
-                                                additional_claims={"role": user.role.value}),
+            "access_token": create_access_token(
+                identity=str(user.id), additional_claims={"role": user.role.value}
+            ),
             "refresh_token": create_refresh_token(identity=str(user.id)),
             "token_type": "Bearer",
             "expires_in": int(expires.total_seconds()),

@@ -5,8 +5,7 @@ from cms.api.crud import Resource, register_crud
 from cms.extensions import Blueprint
 from cms.models import Category
 
-blp = Blueprint("categories", __name__, url_prefix="/api/v1/categories",
-                description="Categories")
+blp = Blueprint("categories", __name__, url_prefix="/api/v1/categories", description="Categories")
 register_crud(
     blp, Resource(Category, CategorySchema, "category", "categories", order_by=(Category.name,))
 )

@@ -5,6 +5,10 @@ from cms.api.images.schemas import ImageSchema
 from cms.extensions import Blueprint
 from cms.models import Image
 
-blp = Blueprint("images", __name__, url_prefix="/api/v1/images",
-                description="Images (metadata; uploads come later)")
+blp = Blueprint(
+    "images",
+    __name__,
+    url_prefix="/api/v1/images",
+    description="Images (metadata; uploads come later)",
+)
 register_crud(blp, Resource(Image, ImageSchema, "image", "images", slug_from=None))

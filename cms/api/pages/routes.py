@@ -3,20 +3,21 @@
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud, set_fields
 from cms.api.pages.schemas import PageSchema
 from cms.extensions import Blueprint
 from cms.models import Article, Page
-from cms.services.errors import InvalidContent
+from cms.services import DbSession
+from cms.services.errors import InvalidContentError
 from cms.services.html import sanitize_html
 from cms.services.references import resolve_many
 
 blp = Blueprint("pages", __name__, url_prefix="/api/v1/pages", description="Topic pages")
 
 
-def apply_page(session: Session, page: Page, data: dict[str, Any]) -> None:
+def apply_page(session: DbSession, page: Page, data: dict[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     data = dict(data)
     if "article_ids" in data:
@@ -26,13 +27,20 @@ def apply_page(session: Session, page: Page, data: dict[str, Any]) -> None:
     if "body_html" in data:
         data["body_html"] = sanitize_html(data["body_html"])
     if errors:
-        raise InvalidContent(errors)
+        raise InvalidContentError(errors)
     set_fields(session, page, data)
 
 
 register_crud(
     blp,
-    Resource(Page, PageSchema, "page", "pages", slug_from="title", apply=apply_page,
-             order_by=(Page.title,),
-             query=lambda: select(Page).options(selectinload(Page.published_citations))),
+    Resource(
+        Page,
+        PageSchema,
+        "page",
+        "pages",
+        slug_from="title",
+        apply=apply_page,
+        order_by=(Page.title,),
+        query=lambda: select(Page).options(selectinload(Page.published_citations)),
+    ),
 )

@@ -14,17 +14,25 @@ class PageSchema(Timestamps):
 
     slug = slug_field()
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
-    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60),
-                            metadata={"example": "Approach"})
+    type = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=60), metadata={"example": "Approach"}
+    )
     quality = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=0, max=100))
     summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
-    body_html = ma.fields.String(load_default="", validate=ma.validate.Length(max=1_000_000),
-                                 metadata={"description": "Sanitized on the way in"})
+    body_html = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=1_000_000),
+        metadata={"description": "Sanitized on the way in"},
+    )
     article_ids = ma.fields.List(
-        ma.fields.Integer(strict=True), load_only=True, validate=ma.validate.Length(max=500),
+        ma.fields.Integer(strict=True),
+        load_only=True,
+        validate=ma.validate.Length(max=500),
         metadata={"description": "The articles this page cites"},
     )
     cited_articles = ma.fields.List(
-        ma.fields.Nested(CitedArticleSchema), dump_only=True, attribute="published_citations",
+        ma.fields.Nested(CitedArticleSchema),
+        dump_only=True,
+        attribute="published_citations",
         metadata={"description": "The published articles this page cites"},
     )

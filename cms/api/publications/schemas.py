@@ -13,15 +13,20 @@ class PublicationSchema(Timestamps):
     domain = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Regexp(r"^[a-z0-9.-]+\.[a-z]{2,}$", error="Not a host name."),
-        metadata={"description": "Matched against article source URLs; taken from url "
-                  "when omitted", "example": "techcrunch.com"},
+        metadata={
+            "description": "Matched against article source URLs; taken from url when omitted",
+            "example": "techcrunch.com",
+        },
     )
     credibility = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=1, max=5),
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=5),
         metadata={"description": "; ".join(f"{k} {v}" for k, v in LABELS.items())},
     )
     credibility_label = ma.fields.Function(
-        lambda publication: LABELS[publication.credibility], dump_only=True,
+        lambda publication: LABELS[publication.credibility],
+        dump_only=True,
         metadata={"type": "string"},
     )
     peer_reviewed = ma.fields.Boolean(load_default=False)
