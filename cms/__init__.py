@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask, Response
 
 from cms import config, problems
-from cms.extensions import Api, db, jwt, migrate
+from cms.extensions import Api, db, jwt, limiter, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -20,18 +20,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
     jwt.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["REDIS_KEY_PREFIX"] + "limits")
+    limiter.init_app(app)
 
     from cms.api import BLUEPRINTS
-    from cms.api.auth.jwt import init_jwt
+    from cms.auth.jwt import init_jwt
+    from cms.auth.principal import forget_principal
+    from cms.auth.revocation import init_revocations
     from cms.cli import cms_cli
     from cms.log import init_logging
     from cms.services.errors import InvalidContentError
 
     init_logging(app)
     init_jwt(jwt)
+    init_revocations(app)
+    app.before_request(forget_principal)
     api = Api(app)
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT, or an API token (cms_...)",
+            "description": "Requirement arrays name the lowest role the operation needs.",
+        },
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

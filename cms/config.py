@@ -27,6 +27,13 @@ def from_environment() -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Every Redis key of this deployment starts with it (tests use one per run).
+        "REDIS_KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "cms:"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed logins only: per account (e-mail) and per client address.
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
         "STORAGE_URL": os.environ.get("STORAGE_URL") or f"file://{INSTANCE_DIR / 'media'}",
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),

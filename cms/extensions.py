@@ -15,7 +15,9 @@ import orjson
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, request
 from flask.views import MethodView
-from flask_jwt_extended import JWTManager, jwt_required
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
@@ -24,13 +26,15 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from cms import problems
-from cms.models import Base
+from cms.models import Base, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
+# Storage, strategy and key prefix come from the RATELIMIT_* config (memory or Redis).
+limiter = Limiter(key_func=get_remote_address)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_DUMP_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
@@ -153,7 +157,17 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
 
         return decorator
 
-    def login_required(self, func: F) -> F:
-        """Require a valid bearer token, and say so in the spec."""
-        func = self.doc(security=[{"bearerAuth": []}])(func)
-        return self.errors(401)(jwt_required()(func))  # type: ignore[no-any-return]
+    def requires(self, role: "Role", *, own: bool = False) -> Callable[[F], F]:
+        """Require a bearer token of at least `role` (see cms.auth.permissions), and
+        document it: the role goes in the security requirement and `x-required-role`."""
+        from cms.auth.permissions import requires  # cms.auth needs db from this module
+
+        def decorator(func: F) -> F:
+            func = requires(role, own=own)(func)
+            func = self.doc(
+                security=[{"bearerAuth": [role.value]}],
+                **{"x-required-role": role.value, "x-own-objects-only": own},
+            )(func)
+            return self.errors(401, 403)(func)
+
+        return decorator

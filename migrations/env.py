@@ -18,6 +18,13 @@ config.set_main_option(
 )
 
 
+def render_item(type_, obj, _autogen_context):  # type: ignore[no-untyped-def]
+    """Write the app's UTCDateTime as a plain timezone-aware DateTime in migrations."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),

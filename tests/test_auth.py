@@ -29,6 +29,7 @@ def test_login_returns_bearer_tokens(client: FlaskClient, make_user: Callable[..
         "email": user.email,
         "display_name": user.display_name,
         "role": "author",
+        "kind": "user",
     }
 
 

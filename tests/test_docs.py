@@ -20,7 +20,9 @@ def test_spec_is_openapi_3_1_with_bearer_auth(client: FlaskClient) -> None:
     assert spec["openapi"] == "3.1.0"
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     create = spec["paths"]["/api/v1/articles"]["post"]
-    assert create["security"] == [{"bearerAuth": []}]
+    assert create["security"] == [{"bearerAuth": ["contributor"]}]
+    assert create["x-required-role"] == "contributor"
+    assert spec["paths"]["/api/v1/users"]["get"]["x-required-role"] == "admin"
     assert {"201", "401", "409", "413", "415", "422"} <= set(create["responses"])
     ref = create["responses"]["422"]["$ref"].rsplit("/", 1)[1]
     problem = spec["components"]["responses"][ref]["content"]

@@ -8,5 +8,7 @@ from cms.api.images.routes import blp as images
 from cms.api.pages.routes import blp as pages
 from cms.api.publications.routes import blp as publications
 from cms.api.tags.routes import blp as tags
+from cms.api.tokens.routes import blp as tokens
+from cms.api.users.routes import blp as users
 
-BLUEPRINTS = (articles, authors, tags, categories, publications, images, pages, auth)
+BLUEPRINTS = (articles, authors, tags, categories, publications, images, pages, auth, users, tokens)

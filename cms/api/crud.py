@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
 from cms.extensions import Blueprint, db
-from cms.models import Base
+from cms.models import Base, Role
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.identifiers import unique_slug
@@ -37,6 +37,10 @@ class Resource:
     order_by: tuple[Any, ...] = ()
     query: Callable[[], AnySelect] | None = None
     errors_on_write: tuple[int, ...] = field(default=(409, 413, 415))
+    create_role: Role = Role.EDITOR
+    change_role: Role = Role.EDITOR  # to change and to delete
+    read_role: Role | None = None  # None: anyone may read
+    deletable: bool = True
 
 
 def _a(noun: str) -> str:
@@ -68,7 +72,11 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         db.session.flush()
         return obj
 
+    def readers(func: Any) -> Any:
+        return blp.requires(res.read_role)(func) if res.read_role else func
+
     class Collection(MethodView):
+        @readers
         @blp.arguments(PageArgs, location="query")
         @blp.response(200, envelope(res.schema))
         @blp.errors(400)
@@ -80,7 +88,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             )
             return page_envelope(items, page=args["page"], page_size=args["page_size"], total=total)
 
-        @blp.login_required
+        @blp.requires(res.create_role)
         @blp.arguments(res.schema)
         @blp.response(201, res.schema)
         @blp.errors(*res.errors_on_write)
@@ -91,13 +99,14 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             return obj, 201, {"Location": location}
 
     class Item(MethodView):
+        @readers
         @blp.response(200, res.schema)
         @blp.errors(404)
         @blp.doc(summary=f"Get {_a(res.singular)} by id", operationId=f"get{Name}")
         def get(self, item_id: int) -> Any:
             return get_or_404(item_id)
 
-        @blp.login_required
+        @blp.requires(res.change_role)
         @blp.arguments(res.schema(partial=True))
         @blp.response(200, res.schema)
         @blp.errors(404, *res.errors_on_write)
@@ -105,17 +114,19 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         def patch(self, data: dict[str, Any], item_id: int) -> Any:
             return save(get_or_404(item_id), data, new=False)
 
-        @blp.login_required
-        @blp.response(204)
-        @blp.errors(404, 409)
-        @blp.doc(
-            summary=f"Delete {_a(res.singular)}",
-            description="409 `in_use` while articles still refer to it.",
-            operationId=f"delete{Name}",
-        )
-        def delete(self, item_id: int) -> None:
-            db.session.delete(get_or_404(item_id))
-            db.session.flush()  # surface "still referenced" here, as a 409
+        if res.deletable:
+
+            @blp.requires(res.change_role)
+            @blp.response(204)
+            @blp.errors(404, 409)
+            @blp.doc(
+                summary=f"Delete {_a(res.singular)}",
+                description="409 `in_use` while other content still refers to it.",
+                operationId=f"delete{Name}",
+            )
+            def delete(self, item_id: int) -> None:
+                db.session.delete(get_or_404(item_id))
+                db.session.flush()  # surface "still referenced" here, as a 409
 
     Collection.__name__ = Names
     Item.__name__ = item_endpoint

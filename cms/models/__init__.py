@@ -8,6 +8,7 @@ from cms.models.article import (
     ArticleTag,
     BodyFormat,
 )
+from cms.models.auth import ApiToken, RevokedToken
 from cms.models.base import Base, utcnow
 from cms.models.media import Image
 from cms.models.page import Page, page_citations
@@ -17,6 +18,7 @@ from cms.models.taxonomy import Category, Tag
 
 __all__ = [
     "CONTENT_TYPES",
+    "ApiToken",
     "Article",
     "ArticleAuthor",
     "ArticleStatus",
@@ -28,6 +30,7 @@ __all__ = [
     "Image",
     "Page",
     "Publication",
+    "RevokedToken",
     "Role",
     "Tag",
     "User",

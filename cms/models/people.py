@@ -3,7 +3,7 @@
 import enum
 
 from sqlalchemy import Enum, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.models.base import Base, Timestamped
 
@@ -36,6 +36,15 @@ class User(Timestamped, Base):
         )
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped when the password, role or active flag changes: every token issued before
+    # carries the old number and stops working at once.
+    token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    author: Mapped["Author | None"] = relationship(back_populates="user", uselist=False)
+
+    @property
+    def author_id(self) -> int | None:
+        return self.author.id if self.author else None
 
 
 class Author(Timestamped, Base):
@@ -51,3 +60,5 @@ class Author(Timestamped, Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True
     )
+
+    user: Mapped[User | None] = relationship(back_populates="author")

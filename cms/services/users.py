@@ -1,11 +1,14 @@
 """User accounts: creation and password checks (argon2id)."""
 
+from typing import Any
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 
-from cms.models import Role, User
+from cms.models import Author, Role, User
 from cms.services import DbSession
+from cms.services.errors import InvalidContentError
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures cost the same time.
@@ -29,6 +32,44 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def invalidate_tokens(user: User) -> None:
+    """Every token issued to the user so far stops working (they carry the old number)."""
+    user.token_generation += 1
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = _hasher.hash(password)
+    invalidate_tokens(user)
+
+
+def apply_user_changes(session: DbSession, user: User, data: dict[str, Any]) -> None:
+    """An admin's create or edit. Password, role or activity changes revoke tokens."""
+    data = dict(data)
+    if "email" in data:
+        user.email = normalize_email(data.pop("email"))
+    if "password" in data:
+        set_password(user, data.pop("password"))
+    if "author_id" in data:
+        author_id = data.pop("author_id")
+        author = session.get(Author, author_id) if author_id is not None else None
+        if author_id is not None and author is None:
+            raise InvalidContentError({"author_id": [f"No authors with id {author_id}."]})
+        user.author = author
+    if any(k in data and data[k] != getattr(user, k) for k in ("role", "is_active")):
+        invalidate_tokens(user)
+    for name, value in data.items():
+        setattr(user, name, value)
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+    set_password(user, new)
+    return True
 
 
 def authenticate(session: DbSession, *, email: str, password: str) -> User | None:

@@ -1,48 +1,143 @@
-"""Login and the current user. Refresh, logout and API tokens arrive with the auth issue."""
+"""Login, token refresh (rotating), logout, password change and the current caller."""
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import create_access_token, create_refresh_token, current_user
+from flask_jwt_extended import get_jwt, jwt_required
 
-from cms.api.auth.schemas import LoginSchema, MeSchema, TokenSchema
-from cms.extensions import Blueprint, db
-from cms.models import User
+from cms.api.auth.schemas import LoginSchema, MeSchema, PasswordChangeSchema, TokenSchema
+from cms.auth.permissions import require_principal
+from cms.auth.tokens import claim_refresh_token, issue_token_pair, revoke_family
+from cms.extensions import Blueprint, db, limiter
+from cms.models import ApiToken, Role, User
 from cms.problems import fail
-from cms.services.users import authenticate
+from cms.services.users import authenticate, change_password, normalize_email
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
 
+def _login_account() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"account:{normalize_email(email)}" if isinstance(email, str) else "account:?"
+
+
+def _failed(response: Any) -> bool:
+    return bool(response.status_code == 401)
+
+
+def _account_limit() -> str:
+    return str(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+
+
+def _address_limit() -> str:
+    return str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"])
+
+
 @blp.route("/login")
 class Login(MethodView):
+    decorators = [
+        # Only failed attempts count, per account and per client address.
+        limiter.limit(_account_limit, key_func=_login_account, deduct_when=_failed),
+        limiter.limit(_address_limit, deduct_when=_failed),
+    ]
+
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
-    @blp.errors(401, 415)
+    @blp.errors(401, 415, 429)
     @blp.doc(operationId="login")
     def post(self, credentials: dict[str, Any]) -> dict[str, Any]:
-        """Exchange e-mail and password for tokens"""
+        """Exchange e-mail and password for tokens
+
+        Unknown e-mail and wrong password give the same answer in the same time.
+        Repeated failures are rate limited per account and per address (429).
+        """
         user = authenticate(db.session, **credentials)
         if user is None:
             fail(401, "invalid_credentials", "E-mail or password is wrong.")
-        expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
-        return {
-            "access_token": create_access_token(
-                identity=str(user.id), additional_claims={"role": user.role.value}
-            ),
-            "refresh_token": create_refresh_token(identity=str(user.id)),
-            "token_type": "Bearer",
-            "expires_in": int(expires.total_seconds()),
-        }
+        return issue_token_pair(user)
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @jwt_required(refresh=True)
+    @blp.response(200, TokenSchema)
+    @blp.errors(401)
+    @blp.doc(operationId="refreshTokens", security=[{"bearerAuth": []}])
+    def post(self) -> dict[str, Any]:
+        """Trade a refresh token for a new pair
+
+        Send the refresh token as the bearer token. Each refresh token works once:
+        presenting a used one again revokes its whole login session (401 token_reused).
+        """
+        payload = get_jwt()
+        if not claim_refresh_token(payload):
+            fail(401, "token_reused", "This refresh token was used already; log in again.")
+        user = db.session.get(User, int(payload["sub"]))
+        assert user is not None  # the token loaders checked it
+        return issue_token_pair(user, family=payload["fid"])
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.requires(Role.CONTRIBUTOR)
+    @blp.response(204)
+    @blp.errors(400)
+    @blp.doc(operationId="logout")
+    def post(self) -> None:
+        """Revoke this login's access and refresh tokens"""
+        if require_principal().user_id is None:
+            fail(400, "bad_request", "API tokens are revoked by an admin, not logged out.")
+        revoke_family(get_jwt()["fid"])
+
+
+@blp.route("/password")
+class Password(MethodView):
+    @blp.requires(Role.CONTRIBUTOR)
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    @blp.errors(400, 415)
+    @blp.doc(operationId="changePassword")
+    def post(self, data: dict[str, Any]) -> None:
+        """Change your password; every token of yours stops working"""
+        principal = require_principal()
+        user = db.session.get(User, principal.user_id) if principal.user_id else None
+        if user is None:
+            fail(400, "bad_request", "API tokens have no password.")
+        if not change_password(user, data["current_password"], data["new_password"]):
+            fail(
+                422,
+                "validation_error",
+                "The current password is wrong.",
+                errors={"current_password": ["Wrong password."]},
+            )
 
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.login_required
+    @blp.requires(Role.CONTRIBUTOR)
     @blp.response(200, MeSchema)
     @blp.doc(operationId="getCurrentUser")
-    def get(self) -> User:
-        """The user the token belongs to"""
-        user: User = current_user
-        return user
+    def get(self) -> dict[str, Any]:
+        """The caller: a user, or a machine token"""
+        principal = require_principal()
+        if principal.user_id is not None:
+            user = db.session.get(User, principal.user_id)
+            assert user is not None
+            return {
+                "id": user.id,
+                "email": user.email,
+                "display_name": user.display_name,
+                "role": user.role,
+                "kind": "user",
+            }
+        token = db.session.get(ApiToken, principal.token_id)
+        assert token is not None
+        return {
+            "id": None,
+            "email": None,
+            "display_name": token.name,
+            "role": token.role,
+            "kind": "api_token",
+        }

@@ -10,6 +10,15 @@ class LoginSchema(ma.Schema):
     )
 
 
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=1024)
+    )
+    new_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=10, max=1024)
+    )
+
+
 class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)
@@ -20,7 +29,10 @@ class TokenSchema(ma.Schema):
 
 
 class MeSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    email = ma.fields.String(required=True)
+    """The caller: a user, or a machine token (then `id` and `email` are null)."""
+
+    id = ma.fields.Integer(allow_none=True)
+    email = ma.fields.String(allow_none=True)
     display_name = ma.fields.String(required=True)
     role = ma.fields.Enum(Role, by_value=True, required=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["user", "api_token"]))

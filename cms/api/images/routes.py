@@ -3,7 +3,7 @@
 from cms.api.crud import Resource, register_crud
 from cms.api.images.schemas import ImageSchema
 from cms.extensions import Blueprint
-from cms.models import Image
+from cms.models import Image, Role
 
 blp = Blueprint(
     "images",
@@ -11,4 +11,8 @@ blp = Blueprint(
     url_prefix="/api/v1/images",
     description="Images (metadata; uploads come later)",
 )
-register_crud(blp, Resource(Image, ImageSchema, "image", "images", slug_from=None))
+# Anyone who writes articles may add a cover image; editors curate the library.
+register_crud(
+    blp,
+    Resource(Image, ImageSchema, "image", "images", slug_from=None, create_role=Role.CONTRIBUTOR),
+)

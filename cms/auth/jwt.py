@@ -5,6 +5,7 @@ from typing import Any
 from flask import Response
 from flask_jwt_extended import JWTManager
 
+from cms.auth.tokens import is_revoked
 from cms.extensions import db
 from cms.models import User
 from cms.problems import problem_response
@@ -19,6 +20,12 @@ def init_jwt(jwt: JWTManager) -> None:
     def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
         user = db.session.get(User, int(payload["sub"]))
         return user if user is not None and user.is_active else None
+
+    @jwt.token_in_blocklist_loader
+    def _revoked_token(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        # The user row is loaded here first and then served from the session's identity
+        # map to the user lookup above: one query, not two.
+        return is_revoked(payload, db.session.get(User, int(payload["sub"])))
 
     @jwt.user_lookup_error_loader
     def _user_gone(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:

@@ -1,0 +1,125 @@
+"""Who may do what. Every write operation declares its rule with `requires`; the
+permission-matrix test reads those declarations from the app's routes.
+
+Roles, lowest to highest: contributor (own drafts), author (own articles, may publish),
+editor (all content and taxonomy), admin (also users and tokens).
+"""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, or_, select
+
+from cms.auth.principal import Principal, current_principal
+from cms.models import Article, ArticleAuthor, ArticleStatus, Author, Role, User
+from cms.problems import fail
+from cms.services import DbSession
+from cms.services.identifiers import unique_slug
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Rule:
+    role: Role  # the lowest role allowed at all
+    own: bool = False  # below editor, only on objects the principal owns
+
+
+def requires(role: Role, *, own: bool = False) -> Callable[[F], F]:
+    """Refuse anonymous callers (401) and lower roles (403); record the rule on the view."""
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal is None:
+                fail(401, "missing_token", "Send an Authorization: Bearer <token> header.")
+            if not principal.at_least(role):
+                fail(403, "forbidden", f"This needs the {role.value} role or higher.")
+            return func(*args, **kwargs)
+
+        wrapper.permission = Rule(role, own)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_principal() -> Principal:
+    principal = current_principal()
+    if principal is None:
+        fail(401, "missing_token", "Send an Authorization: Bearer <token> header.")
+    return principal
+
+
+def _owned_article_ids(user_id: int) -> Any:
+    return (
+        select(ArticleAuthor.article_id)
+        .join(Author, Author.id == ArticleAuthor.author_id)
+        .where(Author.user_id == user_id)
+    )
+
+
+def article_visibility(principal: Principal | None) -> list[ColumnElement[bool]]:
+    """Editors see everything; others see published articles and the ones they author."""
+    if principal is not None and principal.at_least(Role.EDITOR):
+        return []
+    published = Article.status == ArticleStatus.PUBLISHED
+    if principal is None or principal.user_id is None:
+        return [published]
+    return [or_(published, Article.id.in_(_owned_article_ids(principal.user_id)))]
+
+
+def owns(principal: Principal, article: Article) -> bool:
+    return principal.user_id is not None and any(
+        link.author.user_id == principal.user_id for link in article.author_links
+    )
+
+
+def own_author(session: DbSession, principal: Principal) -> Author | None:
+    """The principal's byline, created from the user's name on their first article."""
+    if principal.user_id is None:
+        return None
+    user = session.get(User, principal.user_id)
+    if user is None:
+        return None
+    if user.author is None:
+        user.author = Author(
+            name=user.display_name, slug=unique_slug(session, Author.slug, user.display_name)
+        )
+        session.flush()
+    return user.author
+
+
+def authorize_article_write(
+    session: DbSession, principal: Principal, article: Article | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Check a create (article None) or change; returns the data to apply.
+
+    Below editor: only one's own articles, staying among their authors; contributors
+    only touch drafts and cannot publish, schedule or archive.
+    """
+    if principal.at_least(Role.EDITOR):
+        return data
+    if article is not None and not owns(principal, article):
+        fail(403, "forbidden", "You can only change articles you author.")
+    if principal.role is Role.CONTRIBUTOR:
+        current = article.status if article is not None else ArticleStatus.DRAFT
+        if current is not ArticleStatus.DRAFT or data.get("status", current) is not current:
+            fail(403, "forbidden", "Contributors edit drafts; an author or editor publishes.")
+    byline = own_author(session, principal)
+    if byline is None:
+        fail(403, "forbidden", "Only editors may write articles without a byline.")
+    if article is None and "author_ids" not in data:
+        return {**data, "author_ids": [byline.id]}
+    if "author_ids" in data and byline.id not in data["author_ids"]:
+        fail(403, "forbidden", "You cannot remove yourself from an article's authors.")
+    return data
+
+
+def authorize_article_delete(principal: Principal, article: Article) -> None:
+    if principal.at_least(Role.EDITOR):
+        return
+    if principal.role is Role.CONTRIBUTOR or not owns(principal, article):
+        fail(403, "forbidden", "Authors delete their own articles; editors any.")

@@ -1,0 +1,48 @@
+"""Machine API tokens and the database revocation store."""
+
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cms.models.base import Base, utcnow
+from cms.models.people import Role
+
+
+class ApiToken(Base):
+    """A long-lived bearer token for a machine (ingest bot, build server).
+
+    Only the SHA-256 of the secret is stored: the secret is shown once, at creation.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the secret, so people can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            name="role",
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class RevokedToken(Base):
+    """A revoked JWT id or token family, kept until the tokens would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
