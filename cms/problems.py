@@ -25,6 +25,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "invalid_token": (401, "The token is malformed, forged, or its user is gone."),
     "token_expired": (401, "The token has expired."),
     "token_revoked": (401, "The token has been revoked."),
+    "token_reused": (401, "A used refresh token came back: its whole login session is revoked."),
     "fresh_token_required": (401, "This needs a token from a fresh login."),
     "invalid_credentials": (401, "E-mail or password is wrong."),
     "forbidden": (403, "Authenticated, but not allowed to do this."),

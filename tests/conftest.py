@@ -14,9 +14,10 @@ from cms import create_app
 from cms.extensions import db
 from cms.models import Base, Role
 from cms.services.users import create_user
-from tests.databases import database_url
+from tests.databases import database_url, redis_settings
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+LOGIN_WINDOW_SECONDS = 2
 
 
 def make_app(database: str, **overrides: Any) -> Flask:
@@ -25,9 +26,19 @@ def make_app(database: str, **overrides: Any) -> Flask:
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            # Short windows, so a test can wait one out.
+            "LOGIN_LIMIT_PER_ACCOUNT": f"5 per {LOGIN_WINDOW_SECONDS} seconds",
+            "LOGIN_LIMIT_PER_ADDRESS": f"10 per {LOGIN_WINDOW_SECONDS} seconds",
             **overrides,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[dict[str, str]]:
+    """Redis settings for the run (empty without REDIS_URL: memory and database stores)."""
+    with redis_settings() as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +53,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app(database: str) -> Iterator[Flask]:
-    app = make_app(database)
+def app(database: str, services: dict[str, str]) -> Iterator[Flask]:
+    app = make_app(database, **services)
     with app.app_context():
         yield app
         db.engine.dispose()
@@ -122,3 +133,14 @@ def row_counts(app: Flask) -> Callable[[], dict[str, int]]:
             }
 
     return snapshot
+
+
+FAST_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def fast_password_hash() -> str:
+    """Hash once per run: argon2 is slow on purpose, and tests create many users."""
+    from cms.services.users import _hasher
+
+    return _hasher.hash(FAST_PASSWORD)

@@ -43,3 +43,26 @@ def database_url(tmp_dir: Path) -> Iterator[str]:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_settings() -> Iterator[dict[str, str]]:
+    """With REDIS_URL set: use it under a key prefix of this run's own, deleted after."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        yield {}
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        unavailable(f"Redis at REDIS_URL is unreachable: {error}")
+    prefix = f"cms_test_{secrets.token_hex(4)}:"
+    try:
+        yield {"REDIS_URL": url, "REDIS_KEY_PREFIX": prefix}
+    finally:
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()

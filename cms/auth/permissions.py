@@ -23,8 +23,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Rule:
-    role: Role  # the lowest role allowed at all
+    role: Role | None  # the lowest role allowed; None: the operation checks credentials itself
     own: bool = False  # below editor, only on objects the principal owns
+
+
+def authenticates_itself(func: F) -> F:
+    """Declare that an operation needs no role: it checks credentials of its own
+    (login: a password; refresh: a refresh token)."""
+    func.permission = Rule(None)  # type: ignore[attr-defined]
+    return func
 
 
 def requires(role: Role, *, own: bool = False) -> Callable[[F], F]:

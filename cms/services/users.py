@@ -36,7 +36,8 @@ def create_user(
 
 def invalidate_tokens(user: User) -> None:
     """Every token issued to the user so far stops working (they carry the old number)."""
-    user.token_generation += 1
+    # A user not flushed yet has no column default applied: None counts as 0.
+    user.token_generation = (user.token_generation or 0) + 1
 
 
 def set_password(user: User, password: str) -> None:

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_jwt_extended import get_jwt, jwt_required
 
 from cms.api.auth.schemas import LoginSchema, MeSchema, PasswordChangeSchema, TokenSchema
-from cms.auth.permissions import require_principal
+from cms.auth.permissions import authenticates_itself, require_principal
 from cms.auth.tokens import claim_refresh_token, issue_token_pair, revoke_family
 from cms.extensions import Blueprint, db, limiter
 from cms.models import ApiToken, Role, User
@@ -43,6 +43,7 @@ class Login(MethodView):
         limiter.limit(_address_limit, deduct_when=_failed),
     ]
 
+    @authenticates_itself
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     @blp.errors(401, 415, 429)
@@ -61,6 +62,7 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    @authenticates_itself
     @jwt_required(refresh=True)
     @blp.response(200, TokenSchema)
     @blp.errors(401)

@@ -52,7 +52,8 @@ class ApiTokens(MethodView):
         creator = db.session.get(User, principal.user_id) if principal.user_id else None
         token, secret = create_api_token(db.session, created_by=creator, **data)
         location = url_for("tokens.ApiTokenById", token_id=token.id)
-        return {**ApiTokenSchema().dump(token), "token": secret}, 201, {"Location": location}
+        created = {name: getattr(token, name) for name in ApiTokenSchema().fields}
+        return {**created, "token": secret}, 201, {"Location": location}
 
 
 @blp.route("/<int:token_id>")

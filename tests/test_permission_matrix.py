@@ -1,0 +1,240 @@
+"""Every write operation x every role x own/other object, generated from the route map.
+
+A new write route fails here until it declares a rule (Blueprint.requires) and this
+file has a recipe for calling it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cms import create_app
+from cms.auth.permissions import Rule
+from cms.auth.principal import RANKS
+from cms.auth.tokens import create_api_token, issue_token_pair
+from cms.extensions import db
+from cms.models import ArticleStatus, Author, Role, User
+from tests.conftest import FAST_PASSWORD
+from tests.factories import (
+    ArticleFactory,
+    AuthorFactory,
+    CategoryFactory,
+    ImageFactory,
+    PageFactory,
+    PublicationFactory,
+    TagFactory,
+)
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def write_operations(app: Flask) -> dict[tuple[str, str], Rule | None]:
+    """(endpoint, method) -> the rule its view declares, for every write route."""
+    operations: dict[tuple[str, str], Rule | None] = {}
+    for url_rule in app.url_map.iter_rules():
+        view = app.view_functions[url_rule.endpoint]
+        for method in sorted(set(url_rule.methods or ()) & set(WRITE_METHODS)):
+            handler = getattr(getattr(view, "view_class", None), method.lower(), view)
+            operations[(url_rule.endpoint, method)] = getattr(handler, "permission", None)
+    return operations
+
+
+OPERATIONS = write_operations(create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}))
+
+
+@dataclass
+class Caller:
+    kind: str  # "anonymous", a role, or "token:<role>"
+    headers: dict[str, str] = field(default_factory=dict)
+    role: Role | None = None
+    user: User | None = None
+    author: Author | None = None
+
+
+def make_caller(kind: str, password_hash: str) -> Caller:
+    if kind == "anonymous":
+        return Caller(kind)
+    if kind.startswith("token:"):
+        role = Role(kind.split(":")[1])
+        _, secret = create_api_token(
+            db.session, name="bot", role=role, expires_at=None, created_by=None
+        )
+        db.session.commit()
+        return Caller(kind, {"Authorization": f"Bearer {secret}"}, role)
+    role = Role(kind)
+    user = User(
+        email=f"{kind}@example.com",
+        password_hash=password_hash,
+        role=role,
+        display_name=kind.title(),
+    )
+    author = Author(name=f"{kind} byline", slug=f"{kind}-byline", user=user)
+    db.session.add_all([user, author])
+    db.session.commit()
+    token = issue_token_pair(user)["access_token"]
+    return Caller(kind, {"Authorization": f"Bearer {token}"}, role, user, author)
+
+
+# A recipe makes what the call needs and returns (url, json body, success status).
+Recipe = Callable[[Caller, str], tuple[str, Any, int]]
+
+
+def article_for(caller: Caller, scope: str) -> Any:
+    if scope == "own":
+        return ArticleFactory(status=ArticleStatus.DRAFT, authors=[caller.author])
+    status = ArticleStatus.DRAFT if scope == "other_draft" else ArticleStatus.PUBLISHED
+    return ArticleFactory(status=status, authors=[AuthorFactory()])
+
+
+def crud(
+    endpoint: str,
+    path: str,
+    payload: dict[str, Any],
+    change: dict[str, Any],
+    factory: Callable[[], Any],
+) -> dict[tuple[str, str], Recipe]:
+    """Recipes for a register_crud resource: `endpoint` is "blueprint.Singular"."""
+    blueprint, _singular = endpoint.split(".")
+    collection = f"{blueprint}.{path.title()}"
+    return {
+        (collection, "POST"): lambda c, s: (f"/api/v1/{path}", payload, 201),
+        (f"{endpoint}ById", "PATCH"): lambda c, s: (f"/api/v1/{path}/{factory().id}", change, 200),
+        (f"{endpoint}ById", "DELETE"): lambda c, s: (f"/api/v1/{path}/{factory().id}", None, 204),
+    }
+
+
+def other_user() -> Any:
+    user = User(
+        email="other@example.com", password_hash="x", role=Role.AUTHOR, display_name="Other"
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def api_token() -> Any:
+    token, _ = create_api_token(
+        db.session, name="t", role=Role.EDITOR, expires_at=None, created_by=None
+    )
+    db.session.commit()
+    return token
+
+
+RECIPES: dict[tuple[str, str], Recipe] = {
+    ("articles.Articles", "POST"): lambda c, s: ("/api/v1/articles", {"title": "New"}, 201),
+    ("articles.ArticleById", "PATCH"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}",
+        {"title": "Changed"},
+        200,
+    ),
+    ("articles.ArticleById", "DELETE"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}",
+        None,
+        204,
+    ),
+    **crud("tags.Tag", "tags", {"name": "T"}, {"name": "U"}, TagFactory),
+    **crud("categories.Category", "categories", {"name": "C"}, {"name": "D"}, CategoryFactory),
+    **crud("authors.Author", "authors", {"name": "A"}, {"bio": "b"}, AuthorFactory),
+    **crud(
+        "publications.Publication",
+        "publications",
+        {"name": "P", "credibility": 3},
+        {"credibility": 4},
+        PublicationFactory,
+    ),
+    **crud(
+        "images.Image", "images", {"url": "https://i.example/a.png"}, {"alt": "x"}, ImageFactory
+    ),
+    **crud("pages.Page", "pages", {"title": "P", "type": "Risk"}, {"quality": 5}, PageFactory),
+    ("users.Users", "POST"): lambda c, s: (
+        "/api/v1/users",
+        {
+            "email": "new@example.com",
+            "password": "long enough password",
+            "display_name": "New",
+            "role": "author",
+        },
+        201,
+    ),
+    ("users.UserById", "PATCH"): lambda c, s: (
+        f"/api/v1/users/{other_user().id}",
+        {"role": "editor"},
+        200,
+    ),
+    ("tokens.ApiTokens", "POST"): lambda c, s: (
+        "/api/v1/tokens",
+        {"name": "bot", "role": "editor"},
+        201,
+    ),
+    ("tokens.ApiTokenById", "DELETE"): lambda c, s: (f"/api/v1/tokens/{api_token().id}", None, 204),
+    ("auth.Logout", "POST"): lambda c, s: (
+        "/api/v1/auth/logout",
+        None,
+        400 if c.user is None else 204,
+    ),
+    ("auth.Password", "POST"): lambda c, s: (
+        "/api/v1/auth/password",
+        {"current_password": FAST_PASSWORD, "new_password": "a brand new password"},
+        400 if c.user is None else 204,
+    ),
+}
+CALLERS = ["anonymous", "contributor", "author", "editor", "admin", "token:editor"]
+
+
+def expected_status(rule: Rule, caller: Caller, scope: str, success: int) -> int:
+    if caller.role is None:
+        return 401
+    assert rule.role is not None
+    if RANKS[caller.role] < RANKS[rule.role]:
+        return 403
+    if rule.own and RANKS[caller.role] < RANKS[Role.EDITOR]:
+        if scope == "other_draft":
+            return 404  # not even visible to them
+        if scope == "other_published":
+            return 403
+    return success
+
+
+def test_every_write_route_declares_a_rule_and_has_a_recipe() -> None:
+    undeclared = [op for op, rule in OPERATIONS.items() if rule is None]
+    assert undeclared == [], "declare who may call these (Blueprint.requires)"
+    self_authenticating = {op for op, rule in OPERATIONS.items() if rule and rule.role is None}
+    assert self_authenticating == {("auth.Login", "POST"), ("auth.Refresh", "POST")}
+    missing = set(OPERATIONS) - set(RECIPES) - self_authenticating
+    assert missing == set(), "add a recipe for these operations to the matrix"
+
+
+CASES = [
+    pytest.param(op, kind, scope, id=f"{op[1]} {op[0]} as {kind} on {scope}")
+    for op, rule in sorted(OPERATIONS.items())
+    if rule is not None and rule.role is not None
+    for kind in CALLERS
+    for scope in (
+        ("own", "other_draft", "other_published")
+        if rule.own and kind in ("contributor", "author")
+        else ("any",)
+    )
+]
+
+
+@pytest.mark.parametrize(("operation", "kind", "scope"), CASES)
+def test_permission_matrix(
+    client: FlaskClient,
+    fast_password_hash: str,
+    operation: tuple[str, str],
+    kind: str,
+    scope: str,
+) -> None:
+    rule = OPERATIONS[operation]
+    assert rule is not None
+    caller = make_caller(kind, fast_password_hash)
+    url, body, success = RECIPES[operation](caller, "other_published" if scope == "any" else scope)
+    response = client.open(url, method=operation[1], json=body, headers=caller.headers)
+
+    assert response.status_code == expected_status(rule, caller, scope, success), response.json
+    if response.status_code >= 400:
+        assert response.mimetype == "application/problem+json"
