@@ -137,6 +137,27 @@ class TestMassAssignment:
         assert response.status_code == 422
         assert list(response.json["errors"]) == [field]
 
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("/api/v1/articles", {"title": "x", "role": "admin"}),
+            (
+                "/api/v1/auth/password",
+                {"current_password": PASSWORD, "new_password": "y" * 12, "role": "admin"},
+            ),
+        ],
+    )
+    def test_role_cannot_ride_along(
+        self, client: FlaskClient, login: Callable[..., Any], path: str, body: dict[str, Any]
+    ) -> None:
+        user, headers = login(Role.CONTRIBUTOR)
+        response = client.post(path, json=body, headers=headers)
+        assert response.status_code == 422
+        assert response.json["errors"] == {"role": ["Unknown field."]}
+        db.session.refresh(user)
+        assert user.role is Role.CONTRIBUTOR
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+
     def test_only_admins_change_roles(self, client: FlaskClient, login: Callable[..., Any]) -> None:
         editor, headers = login(Role.EDITOR)
         response = client.patch(
