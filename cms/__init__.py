@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cms.auth.jwt import init_jwt
     from cms.auth.principal import forget_principal
     from cms.auth.revocation import init_revocations
+    from cms.caching import init_caching
     from cms.cli import cms_cli
     from cms.log import init_logging
     from cms.services.errors import InvalidContentError
@@ -35,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_logging(app)
     init_jwt(jwt)
     init_revocations(app)
+    init_caching(app)
     app.before_request(forget_principal)
     api = Api(app)
     api.spec.components.security_scheme(

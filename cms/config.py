@@ -59,6 +59,11 @@ def from_environment() -> dict[str, Any]:
         "OPENAPI_REDOC_PATH": "redoc",
         "OPENAPI_REDOC_URL": "/static/vendor/redoc/redoc.standalone.js",
         "JSON_SORT_KEYS": False,
+        # Anonymous GETs: how long browsers (max-age) and CDNs (s-maxage) may keep them.
+        "CACHE_MAX_AGE": int(os.environ.get("CACHE_MAX_AGE", 60)),
+        "CACHE_S_MAXAGE": int(os.environ.get("CACHE_S_MAXAGE", 300)),
+        # Search ranks the newest this-many matches (bounded cost on common words).
+        "SEARCH_RANK_WINDOW": int(os.environ.get("SEARCH_RANK_WINDOW", 1000)),
     }
 
 

@@ -91,8 +91,10 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, problems.from_http_exception)
         from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.orm.exc import StaleDataError
 
         self._app.register_error_handler(IntegrityError, problems.from_integrity_error)
+        self._app.register_error_handler(StaleDataError, problems.from_stale_data)
 
 
 def _transactional(view: F) -> F:

@@ -18,6 +18,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Every `code` the API sends: its status, and what it means (served at the type URI).
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "bad_request": (400, "The request is malformed."),
+    "invalid_cursor": (400, "The cursor is malformed or belongs to another sort."),
     "malformed_json": (400, "The request body is not valid JSON."),
     "unknown_parameter": (400, "A query parameter is not one this operation accepts."),
     "unauthorized": (401, "Authentication is needed."),
@@ -141,6 +142,16 @@ def from_http_exception(error: HTTPException) -> Response:
         data.get("message") or error.description,
         errors=data.get("errors"),
         headers=headers,
+    )
+
+
+def from_stale_data(_error: Exception) -> Response:
+    """Two writers raced past If-Match: the version check in the UPDATE caught the later."""
+    from cms.extensions import db  # local: extensions imports this module
+
+    db.session.rollback()
+    return problem_response(
+        412, "precondition_failed", "Someone else changed this meanwhile; fetch it again and retry."
     )
 
 

@@ -144,3 +144,17 @@ def fast_password_hash() -> str:
     from cms.services.users import _hasher
 
     return _hasher.hash(FAST_PASSWORD)
+
+
+def with_etag(client: FlaskClient, url: str, headers: dict[str, str]) -> dict[str, str]:
+    """Headers plus If-Match with the ETag a GET of `url` returns, as a real client does."""
+    etag = client.get(url, headers=headers).headers.get("ETag", '"none"')
+    return {**headers, "If-Match": etag}
+
+
+def edit(client: FlaskClient, url: str, *, json: Any, headers: dict[str, str]) -> Any:
+    return client.patch(url, json=json, headers=with_etag(client, url, headers))
+
+
+def remove(client: FlaskClient, url: str, *, headers: dict[str, str]) -> Any:
+    return client.delete(url, headers=with_etag(client, url, headers))

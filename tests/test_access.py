@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from cms.extensions import db
 from cms.models import Article, ArticleStatus, Author, Role
+from tests.conftest import edit
 from tests.factories import ArticleFactory, AuthorFactory, TagFactory
 
 PASSWORD = "correct horse battery"
@@ -63,8 +64,11 @@ def test_contributor_creates_credited_drafts_only(
         "/api/v1/articles", headers=headers, json={"title": "Go live", "status": "published"}
     )
     assert published.status_code == 403
-    publish = client.patch(
-        f"/api/v1/articles/{created.json['id']}", headers=headers, json={"status": "published"}
+    publish = edit(
+        client,
+        f"/api/v1/articles/{created.json['id']}",
+        headers=headers,
+        json={"status": "published"},
     )
     assert publish.status_code == 403
     assert db.session.get(Article, created.json["id"]).status is ArticleStatus.DRAFT
@@ -85,8 +89,11 @@ def test_author_cannot_hand_article_to_someone_else(
     user, headers = login(Role.AUTHOR)
     article = ArticleFactory(authors=[byline_of(user)])
     stranger = AuthorFactory()
-    response = client.patch(
-        f"/api/v1/articles/{article.id}", headers=headers, json={"author_ids": [stranger.id]}
+    response = edit(
+        client,
+        f"/api/v1/articles/{article.id}",
+        headers=headers,
+        json={"author_ids": [stranger.id]},
     )
     assert response.status_code == 403
     authors = client.get(f"/api/v1/articles/{article.id}").json["authors"]
@@ -112,8 +119,8 @@ class TestMassAssignment:
     ) -> None:
         user, headers = login(Role.EDITOR)
         author = AuthorFactory()
-        response = client.patch(
-            f"/api/v1/authors/{author.id}", headers=headers, json={"user_id": user.id}
+        response = edit(
+            client, f"/api/v1/authors/{author.id}", headers=headers, json={"user_id": user.id}
         )
         assert response.status_code == 422
         assert response.json["errors"] == {"user_id": ["Unknown field."]}
@@ -133,7 +140,7 @@ class TestMassAssignment:
         self, client: FlaskClient, login: Callable[..., Any], field: str, value: Any
     ) -> None:
         admin, headers = login(Role.ADMIN)
-        response = client.patch(f"/api/v1/users/{admin.id}", headers=headers, json={field: value})
+        response = edit(client, f"/api/v1/users/{admin.id}", headers=headers, json={field: value})
         assert response.status_code == 422
         assert list(response.json["errors"]) == [field]
 
@@ -160,8 +167,8 @@ class TestMassAssignment:
 
     def test_only_admins_change_roles(self, client: FlaskClient, login: Callable[..., Any]) -> None:
         editor, headers = login(Role.EDITOR)
-        response = client.patch(
-            f"/api/v1/users/{editor.id}", headers=headers, json={"role": "admin"}
+        response = edit(
+            client, f"/api/v1/users/{editor.id}", headers=headers, json={"role": "admin"}
         )
         assert response.status_code == 403
         db.session.refresh(editor)
@@ -191,8 +198,8 @@ class TestPrivateFields:
         user, _ = login(Role.AUTHOR)
         _, admin = login(Role.ADMIN)
         author = AuthorFactory()
-        response = client.patch(
-            f"/api/v1/users/{user.id}", headers=admin, json={"author_id": author.id}
+        response = edit(
+            client, f"/api/v1/users/{user.id}", headers=admin, json={"author_id": author.id}
         )
         assert response.status_code == 200
         assert response.json["author_id"] == author.id
@@ -202,6 +209,6 @@ def test_tags_are_editor_taxonomy(client: FlaskClient, login: Callable[..., Any]
     _, author = login(Role.AUTHOR)
     tag = TagFactory()
     assert (
-        client.patch(f"/api/v1/tags/{tag.id}", json={"name": "x"}, headers=author).status_code
+        edit(client, f"/api/v1/tags/{tag.id}", json={"name": "x"}, headers=author).status_code
         == 403
     )

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.conftest import edit
 from tests.factories import ArticleFactory, CategoryFactory
 
 PROBLEM = "application/problem+json"
@@ -86,7 +87,8 @@ def test_patch_cannot_set_read_only_fields(
     client: FlaskClient, auth: dict[str, str], row_counts: Callable[[], dict[str, int]]
 ) -> None:
     article = ArticleFactory(source_url="https://a.example/x", resource_id="0123456789abcdef")
-    response = client.patch(
+    response = edit(
+        client,
         f"/api/v1/articles/{article.id}",
         headers=auth,
         json={"title": "New", "resource_id": "ffffffffffffffff"},
@@ -227,7 +229,8 @@ def test_bad_query_value_is_422(client: FlaskClient) -> None:
 
 def test_failed_patch_changes_nothing(client: FlaskClient, auth: dict[str, str]) -> None:
     article = ArticleFactory(title="Before")
-    response = client.patch(
+    response = edit(
+        client,
         f"/api/v1/articles/{article.id}",
         headers=auth,
         json={"title": "After", "category_id": 999_999},

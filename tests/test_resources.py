@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.conftest import edit, remove
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -56,11 +57,11 @@ def test_crud_round_trip(client: FlaskClient, auth: dict[str, str], path: str) -
     assert [i["id"] for i in listed["data"]] == [item["id"]]
     assert listed["meta"]["total"] == 1
 
-    patched = client.patch(f"/api/v1/{path}/{item['id']}", json=change, headers=auth)
+    patched = edit(client, f"/api/v1/{path}/{item['id']}", json=change, headers=auth)
     assert patched.status_code == 200, patched.json
     assert patched.json[field] == change[field]
 
-    assert client.delete(f"/api/v1/{path}/{item['id']}", headers=auth).status_code == 204
+    assert remove(client, f"/api/v1/{path}/{item['id']}", headers=auth).status_code == 204
     assert client.get(f"/api/v1/{path}/{item['id']}").status_code == 404
 
 
@@ -163,7 +164,7 @@ def test_deleting_what_articles_use_is_409(
 ) -> None:
     item, relation = IN_USE[path]()
     article = ArticleFactory(**relation)
-    response = client.delete(f"/api/v1/{path}/{item.id}", headers=auth)
+    response = remove(client, f"/api/v1/{path}/{item.id}", headers=auth)
     assert response.status_code == 409
     assert response.json["code"] == "in_use"
     assert client.get(f"/api/v1/{path}/{item.id}").status_code == 200
@@ -173,6 +174,6 @@ def test_deleting_what_articles_use_is_409(
 def test_deleting_a_tag_removes_it_from_articles(client: FlaskClient, auth: dict[str, str]) -> None:
     keep, drop = TagFactory(), TagFactory()
     article = ArticleFactory(tags=[drop, keep])
-    assert client.delete(f"/api/v1/tags/{drop.id}", headers=auth).status_code == 204
+    assert remove(client, f"/api/v1/tags/{drop.id}", headers=auth).status_code == 204
     tags = client.get(f"/api/v1/articles/{article.id}").json["tags"]
     assert [t["id"] for t in tags] == [keep.id]

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from cms.extensions import db
 from cms.models import ApiToken, Role
+from tests.conftest import edit, remove
 
 PASSWORD = "correct horse battery"
 
@@ -153,7 +154,8 @@ def test_deactivation_and_role_change_revoke_tokens(
     admin_token = client.post(
         "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
     ).json
-    response = client.patch(
+    response = edit(
+        client,
         f"/api/v1/users/{tokens['user'].id}",
         json=change,
         headers=bearer(admin_token["access_token"]),
@@ -211,7 +213,7 @@ class TestApiTokens:
     ) -> None:
         created = self.create(client, admin_headers)
         assert (
-            client.delete(f"/api/v1/tokens/{created['id']}", headers=admin_headers).status_code
+            remove(client, f"/api/v1/tokens/{created['id']}", headers=admin_headers).status_code
             == 204
         )
         assert_401(me(client, created["token"]), "invalid_token")

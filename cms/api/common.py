@@ -1,6 +1,5 @@
 """Plumbing shared by every resource: list arguments, the list envelope, references."""
 
-import math
 from typing import Any, TypeAlias
 from urllib.parse import urlencode
 
@@ -28,7 +27,9 @@ class PageArgs(ma.Schema):
 
 
 class MetaSchema(ma.Schema):
-    page = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null when paging by cursor"}
+    )
     page_size = ma.fields.Integer(required=True)
     total = ma.fields.Integer(required=True, allow_none=True)
     next_cursor = ma.fields.String(
@@ -60,23 +61,43 @@ def envelope(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     return _envelopes[item_schema]
 
 
-def page_envelope(data: list[Any], *, page: int, page_size: int, total: int) -> dict[str, Any]:
-    last_page = max(1, math.ceil(total / page_size))
+def list_envelope(
+    data: list[Any],
+    *,
+    page: int | None,
+    page_size: int,
+    total: int | None,
+    more: bool,
+    next_cursor: str | None = None,
+) -> dict[str, Any]:
+    """`{data, meta, links}`. `page` is None when paging by cursor (no prev link then)."""
+    next_link: str | None = None
+    if page is not None and more:  # paging by number: keep doing so
+        next_link = _url_with(page=page + 1)
+    elif next_cursor is not None:
+        next_link = _url_with(cursor=next_cursor)
     return {
         "data": data,
-        "meta": {"page": page, "page_size": page_size, "total": total, "next_cursor": None},
+        "meta": {"page": page, "page_size": page_size, "total": total, "next_cursor": next_cursor},
         "links": {
-            "self": _page_url(page),
-            "next": _page_url(page + 1) if page < last_page else None,
-            "prev": _page_url(min(page - 1, last_page)) if page > 1 else None,
+            "self": _url_with(),
+            "next": next_link,
+            "prev": _url_with(page=page - 1) if page is not None and page > 1 else None,
         },
     }
 
 
-def _page_url(page: int) -> str:
-    params = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
-    params.append(("page", str(page)))
-    return f"{request.base_url}?{urlencode(params)}"
+def page_envelope(data: list[Any], *, page: int, page_size: int, total: int) -> dict[str, Any]:
+    return list_envelope(
+        data, page=page, page_size=page_size, total=total, more=page * page_size < total
+    )
+
+
+def _url_with(**changes: str | int | None) -> str:
+    """This request's URL with some query parameters replaced (None drops one)."""
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    params.extend((k, str(v)) for k, v in changes.items() if v is not None)
+    return f"{request.base_url}?{urlencode(params)}" if params else request.base_url
 
 
 def count(session: DbSession, query: AnySelect) -> int:

@@ -14,10 +14,12 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
+from cms.caching import not_modified, object_etag, require_if_match, validators
 from cms.extensions import Blueprint, db
 from cms.models import Base, Role
 from cms.problems import fail
 from cms.services import DbSession
+from cms.services.articles import touch_articles_using
 from cms.services.identifiers import unique_slug
 
 
@@ -41,6 +43,8 @@ class Resource:
     change_role: Role = Role.EDITOR  # to change and to delete
     read_role: Role | None = None  # None: anyone may read
     deletable: bool = True
+    # Called before an item changes or goes: articles showing it must change ETag.
+    on_change: Callable[[DbSession, Any], None] | None = touch_articles_using
 
 
 def _a(noun: str) -> str:
@@ -63,6 +67,10 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         return obj
 
     def save(obj: Any, data: dict[str, Any], *, new: bool) -> Any:
+        if not new:
+            require_if_match(object_etag(obj))
+            if res.on_change:
+                res.on_change(db.session, obj)
         if new and res.slug_from and "slug" not in data:
             slug_column = res.model.slug  # type: ignore[attr-defined]
             data = {**data, "slug": unique_slug(db.session, slug_column, data[res.slug_from])}
@@ -96,7 +104,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         def post(self, data: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
             obj = save(res.model(), data, new=True)
             location = url_for(f"{blp.name}.{item_endpoint}", item_id=obj.id)
-            return obj, 201, {"Location": location}
+            return obj, 201, {"Location": location, **validators(obj)}
 
     class Item(MethodView):
         @readers
@@ -104,28 +112,34 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.errors(404)
         @blp.doc(summary=f"Get {_a(res.singular)} by id", operationId=f"get{Name}")
         def get(self, item_id: int) -> Any:
-            return get_or_404(item_id)
+            obj = get_or_404(item_id)
+            return not_modified(object_etag(obj), obj.updated_at) or (obj, 200, validators(obj))
 
         @blp.requires(res.change_role)
         @blp.arguments(res.schema(partial=True))
         @blp.response(200, res.schema)
-        @blp.errors(404, *res.errors_on_write)
+        @blp.errors(404, 412, 428, *res.errors_on_write)
         @blp.doc(summary=f"Change some fields of {_a(res.singular)}", operationId=f"update{Name}")
         def patch(self, data: dict[str, Any], item_id: int) -> Any:
-            return save(get_or_404(item_id), data, new=False)
+            obj = save(get_or_404(item_id), data, new=False)
+            return obj, 200, validators(obj)
 
         if res.deletable:
 
             @blp.requires(res.change_role)
             @blp.response(204)
-            @blp.errors(404, 409)
+            @blp.errors(404, 409, 412, 428)
             @blp.doc(
                 summary=f"Delete {_a(res.singular)}",
                 description="409 `in_use` while other content still refers to it.",
                 operationId=f"delete{Name}",
             )
             def delete(self, item_id: int) -> None:
-                db.session.delete(get_or_404(item_id))
+                obj = get_or_404(item_id)
+                require_if_match(object_etag(obj))
+                if res.on_change:
+                    res.on_change(db.session, obj)
+                db.session.delete(obj)
                 db.session.flush()  # surface "still referenced" here, as a 409
 
     Collection.__name__ = Names

@@ -22,6 +22,11 @@ class Principal:
     def at_least(self, role: Role) -> bool:
         return RANKS[self.role] >= RANKS[role]
 
+    @property
+    def scope(self) -> str:
+        """What the principal may see depends on this (and on nothing else)."""
+        return f"{self.role.value}:{self.user_id}:{self.token_id}"
+
 
 def forget_principal() -> None:
     """Run before each request: g outlives a request when an app context is reused."""

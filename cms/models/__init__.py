@@ -14,6 +14,7 @@ from cms.models.media import Image
 from cms.models.page import Page, page_citations
 from cms.models.people import Author, Role, User
 from cms.models.publication import Publication
+from cms.models.search import ContentState, SearchDocument
 from cms.models.taxonomy import Category, Tag
 
 __all__ = [
@@ -27,11 +28,13 @@ __all__ = [
     "Base",
     "BodyFormat",
     "Category",
+    "ContentState",
     "Image",
     "Page",
     "Publication",
     "RevokedToken",
     "Role",
+    "SearchDocument",
     "Tag",
     "User",
     "page_citations",

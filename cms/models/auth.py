@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cms.models.base import Base, utcnow
+from cms.models.base import Base, Timestamped
 from cms.models.people import Role
 
 
-class ApiToken(Base):
+class ApiToken(Timestamped, Base):
     """A long-lived bearer token for a machine (ingest bot, build server).
 
     Only the SHA-256 of the secret is stored: the secret is shown once, at creation.
@@ -33,7 +33,6 @@ class ApiToken(Base):
         )
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]

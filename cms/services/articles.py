@@ -3,6 +3,8 @@
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy import select, update
+
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -12,8 +14,10 @@ from cms.models import (
     BodyFormat,
     Category,
     Image,
+    Page,
     Publication,
     Tag,
+    page_citations,
     utcnow,
 )
 from cms.services import DbSession
@@ -21,6 +25,7 @@ from cms.services.errors import InvalidContentError
 from cms.services.html import render_markdown, sanitize_html
 from cms.services.identifiers import new_stable_id, resource_id_for, unique_slug
 from cms.services.references import resolve_many, resolve_one
+from cms.services.search import index_articles, reindex
 
 L = TypeVar("L", ArticleAuthor, ArticleTag)
 R = TypeVar("R", Author, Tag)
@@ -50,6 +55,7 @@ def create_article(session: DbSession, data: dict[str, Any]) -> Article:
     _apply(session, article, data)
     session.add(article)
     session.flush()
+    index_articles(session, [article])
     return article
 
 
@@ -58,7 +64,38 @@ def update_article(session: DbSession, article: Article, data: dict[str, Any]) -
     # Relation-only edits leave the row untouched; bump it so version and ETag move.
     article.updated_at = utcnow()
     session.flush()
+    index_articles(session, [article])
     return article
+
+
+def touch_articles_using(session: DbSession, item: Any) -> None:
+    """An author, tag, category, publication, image or page changed (or is going away):
+    the articles showing it get a new updated_at, so their ETags change too, and tag
+    renames reach the search index."""
+    match item:
+        case Author():
+            ids = select(ArticleAuthor.article_id).where(ArticleAuthor.author_id == item.id)
+        case Tag():
+            ids = select(ArticleTag.article_id).where(ArticleTag.tag_id == item.id)
+        case Category() | Image() | Publication():
+            column = {
+                Category: Article.category_id,
+                Image: Article.cover_image_id,
+                Publication: Article.publication_id,
+            }[type(item)]
+            ids = select(Article.id).where(column == item.id)
+        case Page():
+            ids = select(page_citations.c.article_id).where(page_citations.c.page_id == item.id)
+        case _:
+            return
+    affected = list(session.scalars(ids))
+    if affected:
+        session.execute(
+            update(Article).where(Article.id.in_(affected)).values(updated_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        if isinstance(item, Tag):
+            reindex(session, affected)
 
 
 def _apply(session: DbSession, article: Article, data: dict[str, Any]) -> None:

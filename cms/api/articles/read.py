@@ -2,7 +2,9 @@
 
 This is the hot path of the site (see PERFORMANCE.md): no ORM objects are hydrated and
 no marshmallow dump runs. To-one relations ride along in the main query as LEFT JOINs;
-authors, tags and citing pages cost one query each, whatever the number of rows.
+authors, tags and citing pages cost one query each, whatever the number of rows, and
+only when the response shows them. `include` swaps compact references for full objects
+(one more query per included to-one relation).
 """
 
 from collections import defaultdict
@@ -27,21 +29,19 @@ from cms.models import (
     page_citations,
 )
 from cms.services import DbSession
-from cms.services.credibility import effective_credibility
+from cms.services.credibility import LABELS, effective_credibility
 
-_category = aliased(Category)
-_image = aliased(Image)
-_publication = aliased(Publication)
+category_alias = aliased(Category)
+image_alias = aliased(Image)
+publication_alias = aliased(Publication)
 
+_BODY_COLUMNS = (Article.body_format, Article.body_source, Article.body_html)
 _ARTICLE_COLUMNS = (
     Article.id,
     Article.slug,
     Article.stable_id,
     Article.title,
     Article.excerpt,
-    Article.body_format,
-    Article.body_source,
-    Article.body_html,
     Article.status,
     Article.published_at,
     Article.created_at,
@@ -61,47 +61,117 @@ _ARTICLE_COLUMNS = (
     Article.fetch_content_hash,
 )
 _JOINED_COLUMNS = (
-    _category.id.label("category_id"),
-    _category.slug.label("category_slug"),
-    _category.name.label("category_name"),
-    _image.id.label("image_id"),
-    _image.url.label("image_url"),
-    _image.width.label("image_width"),
-    _image.height.label("image_height"),
-    _image.alt.label("image_alt"),
-    _publication.id.label("publication_id"),
-    _publication.slug.label("publication_slug"),
-    _publication.name.label("publication_name"),
-    _publication.credibility.label("publication_credibility"),
+    category_alias.id.label("category_id"),
+    category_alias.slug.label("category_slug"),
+    category_alias.name.label("category_name"),
+    image_alias.id.label("image_id"),
+    image_alias.url.label("image_url"),
+    image_alias.width.label("image_width"),
+    image_alias.height.label("image_height"),
+    image_alias.alt.label("image_alt"),
+    publication_alias.id.label("publication_id"),
+    publication_alias.slug.label("publication_slug"),
+    publication_alias.name.label("publication_name"),
+    publication_alias.credibility.label("publication_credibility"),
 )
+# Extra columns of each relation when it is included in full.
+_FULL = {
+    "authors": (Author.bio, Author.avatar_url, Author.website_url),
+    "tags": (Tag.description,),
+    "cited_by": (Page.summary,),
+    "category": (Category.id, Category.slug, Category.name, Category.description),
+    "cover_image": (
+        Image.id,
+        Image.url,
+        Image.width,
+        Image.height,
+        Image.alt,
+        Image.caption,
+        Image.credit,
+        Image.license,
+    ),
+    "publication": (
+        Publication.id,
+        Publication.slug,
+        Publication.name,
+        Publication.url,
+        Publication.domain,
+        Publication.credibility,
+        Publication.peer_reviewed,
+        Publication.description,
+    ),
+}
 
 
-def article_query() -> AnySelect:
+def article_query(*, with_body: bool = True) -> AnySelect:
     """SELECT articles with their category, cover image and publication joined in."""
+    columns = (*_ARTICLE_COLUMNS, *(_BODY_COLUMNS if with_body else ()), *_JOINED_COLUMNS)
     return (
-        select(*_ARTICLE_COLUMNS, *_JOINED_COLUMNS)
-        .outerjoin(_category, _category.id == Article.category_id)
-        .outerjoin(_image, _image.id == Article.cover_image_id)
-        .outerjoin(_publication, _publication.id == Article.publication_id)
+        select(*columns)
+        .outerjoin(category_alias, category_alias.id == Article.category_id)
+        .outerjoin(image_alias, image_alias.id == Article.cover_image_id)
+        .outerjoin(publication_alias, publication_alias.id == Article.publication_id)
     )
 
 
-def fetch_articles(session: DbSession, query: AnySelect) -> list[dict[str, Any]]:
-    """Run an `article_query()` (filtered, ordered, limited) and build API dicts."""
+def fetch_articles(
+    session: DbSession,
+    query: AnySelect,
+    *,
+    fields: frozenset[str] | None = None,
+    include: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """Run an `article_query()` (filtered, ordered, limited) and build API dicts.
+
+    `fields` limits the output (and the queries run) to those fields, plus id.
+    """
     rows = session.execute(query).mappings().all()
     if not rows:
         return []
+    shown = fields if fields is not None else None
+
+    def wanted(name: str) -> bool:
+        return shown is None or name in shown
+
     ids = [row["id"] for row in rows]
-    authors = _authors_by_article(session, ids)
-    tags = _tags_by_article(session, ids)
-    cited_by = _citations_by_article(session, ids)
-    return [
-        _article_dict(row, authors[row["id"]], tags[row["id"]], cited_by[row["id"]]) for row in rows
-    ]
+    authors = _authors(session, ids, full="authors" in include) if wanted("authors") else {}
+    tags = _tags(session, ids, full="tags" in include) if wanted("tags") else {}
+    cited_by = _cited_by(session, ids, full="cited_by" in include) if wanted("cited_by") else {}
+    full_to_one = {
+        name: _by_id(session, name, {row[key] for row in rows} - {None})
+        for name, key in (
+            ("category", "category_id"),
+            ("cover_image", "image_id"),
+            ("publication", "publication_id"),
+        )
+        if name in include and wanted(name)
+    }
+    articles = []
+    for row in rows:
+        article = _article_dict(
+            row,
+            authors.get(row["id"], []),
+            tags.get(row["id"], []),
+            cited_by.get(row["id"], []),
+            full_to_one,
+        )
+        articles.append(
+            article
+            if shown is None
+            else {k: v for k, v in article.items() if k == "id" or k in shown}
+        )
+    return articles
 
 
-def fetch_article(session: DbSession, *where: ColumnElement[bool]) -> dict[str, Any] | None:
-    found = fetch_articles(session, article_query().where(*where).limit(1))
+def fetch_article(
+    session: DbSession,
+    *where: ColumnElement[bool],
+    include: frozenset[str] = frozenset(),
+    fields: frozenset[str] | None = None,
+) -> dict[str, Any] | None:
+    found = fetch_articles(
+        session, article_query().where(*where).limit(1), include=include, fields=fields
+    )
     return found[0] if found else None
 
 
@@ -110,40 +180,46 @@ def _article_dict(
     authors: list[dict[str, Any]],
     tags: list[dict[str, Any]],
     cited_by: list[dict[str, Any]],
+    full: dict[str, dict[int, dict[str, Any]]],
 ) -> dict[str, Any]:
     publication = _reference(row, "publication")
     rated_publication = publication and {
         **publication,
         "credibility": row["publication_credibility"],
     }
-    is_markdown = row["body_format"] is BodyFormat.MARKDOWN
+    body_format = row.get("body_format")
     return {
         "id": row["id"],
         "slug": row["slug"],
         "stable_id": row["stable_id"],
         "title": row["title"],
         "excerpt": row["excerpt"],
-        "body_html": row["body_html"],
-        "body_markdown": row["body_source"] if is_markdown else None,
+        "body_html": row.get("body_html"),
+        "body_markdown": row["body_source"] if body_format is BodyFormat.MARKDOWN else None,
         "status": row["status"],
         "published_at": row["published_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "authors": authors,
-        "category": _reference(row, "category"),
+        "category": _full_or(full, "category", row["category_id"], _reference(row, "category")),
         "tags": tags,
-        "cover_image": None
-        if row["image_id"] is None
-        else {
-            "id": row["image_id"],
-            "url": row["image_url"],
-            "width": row["image_width"],
-            "height": row["image_height"],
-            "alt": row["image_alt"],
-        },
+        "cover_image": _full_or(
+            full,
+            "cover_image",
+            row["image_id"],
+            None
+            if row["image_id"] is None
+            else {
+                "id": row["image_id"],
+                "url": row["image_url"],
+                "width": row["image_width"],
+                "height": row["image_height"],
+                "alt": row["image_alt"],
+            },
+        ),
         "source_url": row["source_url"],
         "canonical_url": row["canonical_url"],
-        "publication": publication,
+        "publication": _full_or(full, "publication", row["publication_id"], publication),
         "resource_id": row["resource_id"],
         "content_type": row["content_type"],
         "importance": row["importance"],
@@ -169,7 +245,33 @@ def _reference(row: Any, prefix: str) -> dict[str, Any] | None:
     return {"id": row[f"{prefix}_id"], "slug": row[f"{prefix}_slug"], "name": row[f"{prefix}_name"]}
 
 
-def _group(rows: Iterable[Any]) -> defaultdict[int, list[dict[str, Any]]]:
+def _full_or(
+    full: dict[str, dict[int, dict[str, Any]]],
+    name: str,
+    key: int | None,
+    compact: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    if key is None or name not in full:
+        return compact
+    return full[name][key]
+
+
+def _by_id(session: DbSession, name: str, ids: set[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    columns = _FULL[name]
+    found = {}
+    for row in session.execute(select(*columns).where(columns[0].in_(ids))).mappings():
+        item = dict(row)
+        if name == "cover_image":
+            item["srcset"] = []  # responsive renditions arrive with image uploads
+        if name == "publication":
+            item["credibility_label"] = LABELS[item["credibility"]]
+        found[item["id"]] = item
+    return found
+
+
+def _group(rows: Iterable[Any]) -> dict[int, list[dict[str, Any]]]:
     grouped: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         item = dict(row)
@@ -177,9 +279,15 @@ def _group(rows: Iterable[Any]) -> defaultdict[int, list[dict[str, Any]]]:
     return grouped
 
 
-def _authors_by_article(session: DbSession, ids: list[int]) -> defaultdict[int, list[Any]]:
+def _authors(session: DbSession, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
     query = (
-        select(ArticleAuthor.article_id, Author.id, Author.slug, Author.name)
+        select(
+            ArticleAuthor.article_id,
+            Author.id,
+            Author.slug,
+            Author.name,
+            *(_FULL["authors"] if full else ()),
+        )
         .join(Author, Author.id == ArticleAuthor.author_id)
         .where(ArticleAuthor.article_id.in_(ids))
         .order_by(ArticleAuthor.article_id, ArticleAuthor.position)
@@ -187,9 +295,9 @@ def _authors_by_article(session: DbSession, ids: list[int]) -> defaultdict[int, 
     return _group(session.execute(query).mappings())
 
 
-def _tags_by_article(session: DbSession, ids: list[int]) -> defaultdict[int, list[Any]]:
+def _tags(session: DbSession, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
     query = (
-        select(ArticleTag.article_id, Tag.id, Tag.slug, Tag.name)
+        select(ArticleTag.article_id, Tag.id, Tag.slug, Tag.name, *(_FULL["tags"] if full else ()))
         .join(Tag, Tag.id == ArticleTag.tag_id)
         .where(ArticleTag.article_id.in_(ids))
         .order_by(ArticleTag.article_id, ArticleTag.position)
@@ -197,9 +305,17 @@ def _tags_by_article(session: DbSession, ids: list[int]) -> defaultdict[int, lis
     return _group(session.execute(query).mappings())
 
 
-def _citations_by_article(session: DbSession, ids: list[int]) -> defaultdict[int, list[Any]]:
+def _cited_by(session: DbSession, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
     query = (
-        select(page_citations.c.article_id, Page.id, Page.slug, Page.title, Page.type, Page.quality)
+        select(
+            page_citations.c.article_id,
+            Page.id,
+            Page.slug,
+            Page.title,
+            Page.type,
+            Page.quality,
+            *(_FULL["cited_by"] if full else ()),
+        )
         .join(Page, Page.id == page_citations.c.page_id)
         .where(page_citations.c.article_id.in_(ids))
         .order_by(page_citations.c.article_id, Page.quality.desc(), Page.id)

@@ -2,13 +2,20 @@
 
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, current_app, url_for
 from flask.views import MethodView
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 
-from cms.api.articles.read import article_query, fetch_article, fetch_articles
-from cms.api.articles.schemas import ArticleQueryArgs, ArticleSchema, ArticleWriteSchema
-from cms.api.common import count, envelope, page_envelope
+from cms.api.articles import query as q
+from cms.api.articles.read import article_query, fetch_articles
+from cms.api.articles.schemas import (
+    ArticleQueryArgs,
+    ArticleSchema,
+    ArticleShapeArgs,
+    ArticleWriteSchema,
+)
+from cms.api.common import count, list_envelope
+from cms.api.common import envelope as list_of
 from cms.auth.permissions import (
     article_visibility,
     authorize_article_delete,
@@ -16,58 +23,99 @@ from cms.auth.permissions import (
     require_principal,
 )
 from cms.auth.principal import current_principal
+from cms.caching import conditional, list_etag, not_modified, require_if_match, versioned_etag
 from cms.extensions import Blueprint, db, json_response
 from cms.models import Article, ArticleStatus, Role
 from cms.problems import fail
 from cms.services.articles import create_article, update_article
+from cms.services.search import ranked_matches, snippets
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
 )
 
 
-def _visible_or_404(*where: ColumnElement[bool]) -> dict[str, Any]:
-    article = fetch_article(db.session, *where, *article_visibility(current_principal()))
+def _shape(args: dict[str, Any]) -> tuple[frozenset[str] | None, frozenset[str]]:
+    fields = frozenset(args["field_names"]) if "field_names" in args else None
+    return fields, frozenset(args.get("include", ()))
+
+
+def _project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+    if fields is None:
+        return article
+    return {name: value for name, value in article.items() if name == "id" or name in fields}
+
+
+def _needs_body(fields: frozenset[str] | None) -> bool:
+    return fields is None or bool(fields & {"body_html", "body_markdown"})
+
+
+def _article_response(
+    where: ColumnElement[bool],
+    args: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """One visible article, with a validator computed before anything is rendered."""
+    stamp = db.session.execute(
+        select(Article.id, Article.version, Article.updated_at).where(
+            where, *article_visibility(current_principal())
+        )
+    ).first()
+    if stamp is None:
+        fail(404, detail="No such article.")
+    etag = versioned_etag(Article.__tablename__, stamp.id, stamp.version, stamp.updated_at)
+    if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
+        return cached
+    fields, include = _shape(args)
+    [article] = fetch_articles(
+        db.session,
+        article_query(with_body=_needs_body(fields)).where(Article.id == stamp.id),
+        fields=fields,
+        include=include,
+    )
+    response = json_response(_project(article, fields), status, headers)
+    return conditional(response, etag, stamp.updated_at)
+
+
+def _article_to_change(article_id: int) -> Article:
+    """The article for a write: 404 unless the caller may at least see it."""
+    visible = db.session.scalar(
+        select(Article.id).where(Article.id == article_id, *article_visibility(current_principal()))
+    )
+    article = db.session.get(Article, visible) if visible is not None else None
     if article is None:
         fail(404, detail="No such article.")
     return article
 
 
-def _article_to_change(article_id: int) -> Article:
-    """The article for a write: 404 unless the caller may at least see it."""
-    _visible_or_404(Article.id == article_id)
-    article = db.session.get(Article, article_id)
-    assert article is not None  # just seen, in the same transaction
-    return article
+def _current_etag(article: Article) -> str:
+    return versioned_etag(Article.__tablename__, article.id, article.version, article.updated_at)
 
 
 @blp.route("")
 class Articles(MethodView):
     @blp.arguments(ArticleQueryArgs, location="query")
-    @blp.response(200, envelope(ArticleSchema))
+    @blp.response(200, list_of(ArticleSchema))
     @blp.errors(400, 401)
     @blp.doc(operationId="listArticles")
     def get(self, args: dict[str, Any]) -> Response:
-        """List articles, newest first
+        """List articles: filter, sort, search, shape and page
 
         Anonymous readers get published articles only and cannot ask for another
-        status; contributors and authors also see their own unpublished work, editors all.
+        status; contributors and authors also see their own unpublished work, editors
+        all. Answers 304 to a current If-None-Match without running the list query.
         """
         principal = current_principal()
-        where = article_visibility(principal)
-        if "status" in args:
-            if principal is None and args["status"] is not ArticleStatus.PUBLISHED:
-                fail(401, "missing_token", "Log in to list articles that are not published.")
-            where.append(Article.status == args["status"])
-        page, page_size = args["page"], args["page_size"]
-        query = (
-            article_query()
-            .where(*where)
-            .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
-        )
-        data = fetch_articles(db.session, query.limit(page_size).offset((page - 1) * page_size))
-        total = count(db.session, article_query().where(*where))
-        return json_response(page_envelope(data, page=page, page_size=page_size, total=total))
+        if (
+            principal is None
+            and args.get("status", ArticleStatus.PUBLISHED) is not ArticleStatus.PUBLISHED
+        ):
+            fail(401, "missing_token", "Log in to list articles that are not published.")
+        etag = list_etag(db.session, principal.scope if principal else "anonymous")
+        if cached := not_modified(etag):
+            return cached
+        return conditional(json_response(_list(args, principal)), etag)
 
     @blp.requires(Role.CONTRIBUTOR)
     @blp.arguments(ArticleWriteSchema)
@@ -84,52 +132,105 @@ class Articles(MethodView):
         data = authorize_article_write(db.session, require_principal(), None, data)
         article = create_article(db.session, data)
         location = url_for("articles.ArticleById", article_id=article.id)
-        return json_response(_visible_or_404(Article.id == article.id), 201, {"Location": location})
+        return _article_response(Article.id == article.id, {}, 201, {"Location": location})
+
+
+def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
+    fields, include = _shape(args)
+    page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
+    where = [*article_visibility(principal), *q.filters(args)]
+    query = article_query(with_body=_needs_body(fields)).where(*where)
+    counted = article_query(with_body=False).where(*where)
+    keys = q.sort_keys(args.get("sort"))
+    search = args.get("q")
+    if search is not None:
+        hits = ranked_matches(db.session, search, current_app.config["SEARCH_RANK_WINDOW"])
+        if hits is None:  # nothing searchable in what was typed: nothing matches
+            return list_envelope(
+                [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
+            )
+        query = query.join(hits, hits.c.article_id == Article.id)
+        counted = counted.join(hits, hits.c.article_id == Article.id)
+        if "sort" not in args:  # by relevance: a computed score, so no keyset cursor
+            if cursor is not None:
+                fail(
+                    400,
+                    "invalid_cursor",
+                    "Relevance-ranked results page with `page`; "
+                    "give `sort` to page them with a cursor.",
+                )
+            keys = []
+            query = query.order_by(hits.c.score.desc(), Article.id.desc())
+    query = query.order_by(*q.order_by(keys))
+    if cursor is not None:
+        query = query.where(q.after_cursor(keys, cursor))
+    else:
+        query = query.offset((page - 1) * page_size)
+
+    rows = fetch_articles(db.session, query.limit(page_size + 1), fields=fields, include=include)
+    more, rows = len(rows) > page_size, rows[:page_size]
+    if search is not None and (fields is None or "snippet" in fields):
+        found = snippets(db.session, search, [row["id"] for row in rows])
+        for row in rows:
+            row["snippet"] = found.get(row["id"])
+    return list_envelope(
+        [_project(row, fields) for row in rows],
+        page=None if cursor is not None else page,
+        page_size=page_size,
+        total=count(db.session, counted) if args["count"] else None,
+        more=more,
+        next_cursor=q.encode_cursor(keys, rows[-1]) if more and keys else None,
+    )
 
 
 @blp.route("/<int:article_id>")
 class ArticleById(MethodView):
+    @blp.arguments(ArticleShapeArgs, location="query")
     @blp.response(200, ArticleSchema)
-    @blp.errors(401, 404)
+    @blp.errors(400, 401, 404)
     @blp.doc(operationId="getArticle")
-    def get(self, article_id: int) -> Response:
+    def get(self, args: dict[str, Any], article_id: int) -> Response:
         """Get an article by id"""
-        return json_response(_visible_or_404(Article.id == article_id))
+        return _article_response(Article.id == article_id, args)
 
     @blp.requires(Role.CONTRIBUTOR, own=True)
     @blp.arguments(ArticleWriteSchema(partial=True))
     @blp.response(200, ArticleSchema)
-    @blp.errors(404, 409, 413, 415)
+    @blp.errors(404, 409, 412, 413, 415, 428)
     @blp.doc(operationId="updateArticle")
     def patch(self, data: dict[str, Any], article_id: int) -> Response:
         """Change some fields of an article
 
-        Editors change any article; authors their own; contributors their own drafts.
+        Needs If-Match with the article's current ETag. Editors change any article;
+        authors their own; contributors their own drafts.
         """
         article = _article_to_change(article_id)
         data = authorize_article_write(db.session, require_principal(), article, data)
+        require_if_match(_current_etag(article))
         update_article(db.session, article, data)
-        return json_response(_visible_or_404(Article.id == article_id))
+        return _article_response(Article.id == article_id, {})
 
     @blp.requires(Role.AUTHOR, own=True)
     @blp.response(204)
-    @blp.errors(404)
+    @blp.errors(404, 412, 428)
     @blp.doc(operationId="deleteArticle")
     def delete(self, article_id: int) -> None:
         """Delete an article
 
-        Editors delete any article; authors their own.
+        Needs If-Match. Editors delete any article; authors their own.
         """
         article = _article_to_change(article_id)
         authorize_article_delete(require_principal(), article)
+        require_if_match(_current_etag(article))
         db.session.delete(article)
 
 
 @blp.route("/slug/<string:slug>")
 class ArticleBySlug(MethodView):
+    @blp.arguments(ArticleShapeArgs, location="query")
     @blp.response(200, ArticleSchema)
-    @blp.errors(401, 404)
+    @blp.errors(400, 401, 404)
     @blp.doc(operationId="getArticleBySlug")
-    def get(self, slug: str) -> Response:
+    def get(self, args: dict[str, Any], slug: str) -> Response:
         """Get an article by slug"""
-        return json_response(_visible_or_404(Article.slug == slug))
+        return _article_response(Article.slug == slug, args)

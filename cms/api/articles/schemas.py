@@ -1,6 +1,9 @@
 """Article schemas: the read shape (documents the fast read path), writes, and list args."""
 
+from typing import Any
+
 import marshmallow as ma
+from webargs.fields import DelimitedList
 
 from cms.api.common import PageArgs, Reference, slug_field
 from cms.models import CONTENT_TYPES, ArticleStatus
@@ -8,12 +11,53 @@ from cms.models import CONTENT_TYPES, ArticleStatus
 MAX_BODY_CHARS = 1_000_000
 
 
-class CoverImageReference(ma.Schema):
+class AuthorEmbed(Reference):
+    """An author: a reference, or the full byline with include=authors."""
+
+    bio = ma.fields.String(allow_none=True, metadata={"description": "include=authors"})
+    avatar_url = ma.fields.String(allow_none=True, metadata={"description": "include=authors"})
+    website_url = ma.fields.String(allow_none=True, metadata={"description": "include=authors"})
+
+
+class TagEmbed(Reference):
+    description = ma.fields.String(allow_none=True, metadata={"description": "include=tags"})
+
+
+class CategoryEmbed(Reference):
+    description = ma.fields.String(allow_none=True, metadata={"description": "include=category"})
+
+
+class SrcsetCandidate(ma.Schema):
+    url = ma.fields.String(required=True)
+    width = ma.fields.Integer(required=True)
+    height = ma.fields.Integer(required=True)
+    format = ma.fields.String(required=True, metadata={"example": "webp"})
+
+
+class CoverImageEmbed(ma.Schema):
+    """Enough to render a teaser; include=cover_image adds caption, credit and srcset."""
+
     id = ma.fields.Integer(required=True)
     url = ma.fields.String(required=True)
     width = ma.fields.Integer(allow_none=True)
     height = ma.fields.Integer(allow_none=True)
     alt = ma.fields.String(required=True)
+    caption = ma.fields.String(allow_none=True)
+    credit = ma.fields.String(allow_none=True)
+    license = ma.fields.String(allow_none=True)
+    srcset = ma.fields.List(
+        ma.fields.Nested(SrcsetCandidate),
+        metadata={"description": "Responsive renditions (empty for remote images)"},
+    )
+
+
+class PublicationEmbed(Reference):
+    url = ma.fields.String(allow_none=True)
+    domain = ma.fields.String(allow_none=True)
+    credibility = ma.fields.Integer(metadata={"description": "include=publication"})
+    credibility_label = ma.fields.String()
+    peer_reviewed = ma.fields.Boolean()
+    description = ma.fields.String(allow_none=True)
 
 
 class PageReference(ma.Schema):
@@ -24,6 +68,7 @@ class PageReference(ma.Schema):
     title = ma.fields.String(required=True)
     type = ma.fields.String(required=True, metadata={"example": "Approach"})
     quality = ma.fields.Float(allow_none=True, metadata={"example": 62.0})
+    summary = ma.fields.String(allow_none=True, metadata={"description": "include=cited_by"})
 
 
 class CredibilitySchema(ma.Schema):
@@ -46,28 +91,29 @@ class FetchSchema(ma.Schema):
 
 
 class ArticleSchema(ma.Schema):
-    """An article as frontends see it."""
+    """An article as frontends see it. Every field but id is left out when `fields`
+    does not ask for it."""
 
-    id = ma.fields.Integer(required=True)
-    slug = ma.fields.String(required=True)
-    stable_id = ma.fields.String(required=True, metadata={"example": "sid_kPZ1jp40IG"})
-    title = ma.fields.String(required=True)
+    id = ma.fields.Integer(required=True)  # the only field always present
+    slug = ma.fields.String()
+    stable_id = ma.fields.String(metadata={"example": "sid_kPZ1jp40IG"})
+    title = ma.fields.String()
     excerpt = ma.fields.String(allow_none=True)
-    body_html = ma.fields.String(required=True, metadata={"description": "Sanitized HTML"})
+    body_html = ma.fields.String(metadata={"description": "Sanitized HTML"})
     body_markdown = ma.fields.String(
         allow_none=True, metadata={"description": "The Markdown source, when written in it"}
     )
-    status = ma.fields.Enum(ArticleStatus, by_value=True, required=True)
+    status = ma.fields.Enum(ArticleStatus, by_value=True)
     published_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    updated_at = ma.fields.AwareDateTime(required=True)
-    authors = ma.fields.List(ma.fields.Nested(Reference), required=True)
-    category = ma.fields.Nested(Reference, allow_none=True)
-    tags = ma.fields.List(ma.fields.Nested(Reference), required=True)
-    cover_image = ma.fields.Nested(CoverImageReference, allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+    authors = ma.fields.List(ma.fields.Nested(AuthorEmbed))
+    category = ma.fields.Nested(CategoryEmbed, allow_none=True)
+    tags = ma.fields.List(ma.fields.Nested(TagEmbed))
+    cover_image = ma.fields.Nested(CoverImageEmbed, allow_none=True)
     source_url = ma.fields.String(allow_none=True)
     canonical_url = ma.fields.String(allow_none=True)
-    publication = ma.fields.Nested(Reference, allow_none=True)
+    publication = ma.fields.Nested(PublicationEmbed, allow_none=True)
     resource_id = ma.fields.String(
         allow_none=True, metadata={"description": "First 16 hex digits of SHA-256(source_url)"}
     )
@@ -75,10 +121,13 @@ class ArticleSchema(ma.Schema):
     importance = ma.fields.Integer(allow_none=True)
     credibility = ma.fields.Nested(CredibilitySchema, allow_none=True)
     summary = ma.fields.String(allow_none=True)
-    key_points = ma.fields.List(ma.fields.String(), required=True)
+    key_points = ma.fields.List(ma.fields.String())
     relevance = ma.fields.String(allow_none=True)
-    cited_by = ma.fields.List(ma.fields.Nested(PageReference), required=True)
+    cited_by = ma.fields.List(ma.fields.Nested(PageReference))
     fetch = ma.fields.Nested(FetchSchema, allow_none=True)
+    snippet = ma.fields.String(
+        metadata={"description": "With q: the best matching passage, safe HTML with <mark>"}
+    )
 
 
 def _url(**kwargs: object) -> ma.fields.Url:
@@ -132,9 +181,95 @@ class ArticleWriteSchema(ma.Schema):
             raise ma.ValidationError("Send body_html or body_markdown, not both.", "body_markdown")
 
 
-class ArticleQueryArgs(PageArgs):
+ARTICLE_SORTS = (
+    "published_at",
+    "created_at",
+    "updated_at",
+    "title",
+    "importance",
+    "credibility",
+    "id",
+)
+ARTICLE_INCLUDES = ("authors", "category", "tags", "cover_image", "publication", "cited_by")
+ARTICLE_FIELDS = tuple(name for name in ArticleSchema._declared_fields if name != "id")
+SLUG = ma.validate.Length(min=1, max=200)
+
+
+def _choices(values: tuple[str, ...], description: str, **kwargs: Any) -> ma.fields.Field[Any]:
+    """A comma-separated, allow-listed list (an enum array in the spec)."""
+    return DelimitedList(
+        ma.fields.String(validate=ma.validate.OneOf(values)),
+        validate=ma.validate.Length(max=len(values)),
+        metadata={"description": description},
+        **kwargs,
+    )
+
+
+class ArticleShapeArgs(ma.Schema):
+    """Sparse fields and embedded relations, for one article or a list."""
+
+    # `fields` would shadow Schema.fields: the attribute is named apart, the parameter not.
+    field_names = _choices(
+        ARTICLE_FIELDS, "Only these fields (id is always there)", data_key="fields"
+    )
+    include = _choices(ARTICLE_INCLUDES, "Embed these relations as full objects")
+
+
+class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
+    """Filters, sort, shaping, search and paging for article lists."""
+
     status = ma.fields.Enum(
         ArticleStatus,
         by_value=True,
         metadata={"description": "Anything but published needs an authenticated user"},
     )
+    category = ma.fields.String(validate=SLUG, metadata={"description": "Category slug"})
+    tag = ma.fields.List(
+        ma.fields.String(validate=SLUG),
+        validate=ma.validate.Length(max=10),
+        metadata={"description": "Tag slug; repeat for several"},
+    )
+    tag_match = ma.fields.String(
+        load_default="any",
+        validate=ma.validate.OneOf(["any", "all"]),
+        metadata={"description": "With several tags: any of them, or all of them"},
+    )
+    author = ma.fields.String(validate=SLUG, metadata={"description": "Author slug"})
+    publication = ma.fields.String(validate=SLUG, metadata={"description": "Publication slug"})
+    published_after = ma.fields.AwareDateTime(metadata={"description": "Inclusive"})
+    published_before = ma.fields.AwareDateTime(metadata={"description": "Exclusive"})
+    min_importance = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100))
+    min_credibility = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=5),
+        metadata={
+            "description": "Effective credibility: the article's override, else its "
+            "publication's rating"
+        },
+    )
+    content_type = ma.fields.String(validate=ma.validate.OneOf(CONTENT_TYPES))
+    q = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={
+            "description": "Full-text search over title, excerpt, summary, body and "
+            'tags: words, "quoted phrases", -excluded. Results are ranked (unless '
+            "`sort` is given) and carry a highlighted `snippet`."
+        },
+    )
+    sort = DelimitedList(
+        ma.fields.String(
+            validate=ma.validate.OneOf([*ARTICLE_SORTS, *(f"-{key}" for key in ARTICLE_SORTS)])
+        ),
+        validate=ma.validate.Length(min=1, max=4),
+        metadata={
+            "description": "Comma-separated keys, `-` for descending; id breaks ties. "
+            "Default: -published_at (relevance with q)."
+        },
+    )
+    cursor = ma.fields.String(
+        validate=ma.validate.Length(max=1000),
+        metadata={
+            "description": "Opaque keyset cursor from meta.next_cursor: deep pages "
+            "cost what the first does, and inserts do not shift them"
+        },
+    )
+    count = ma.fields.Boolean(load_default=True, metadata={"description": "false skips meta.total"})

@@ -10,6 +10,7 @@ from cms.api.common import PageArgs, envelope, page_envelope, paginate_scalars
 from cms.api.tokens.schemas import ApiTokenSchema, CreatedApiTokenSchema
 from cms.auth.permissions import require_principal
 from cms.auth.tokens import create_api_token
+from cms.caching import not_modified, object_etag, require_if_match, validators
 from cms.extensions import Blueprint, db
 from cms.models import ApiToken, Role, User, utcnow
 from cms.problems import fail
@@ -62,15 +63,17 @@ class ApiTokenById(MethodView):
     @blp.response(200, ApiTokenSchema)
     @blp.errors(404)
     @blp.doc(operationId="getApiToken")
-    def get(self, token_id: int) -> ApiToken:
+    def get(self, token_id: int) -> Any:
         """Get an API token (without its secret)"""
-        return _token_or_404(token_id)
+        token = _token_or_404(token_id)
+        return not_modified(object_etag(token), token.updated_at) or (token, 200, validators(token))
 
     @blp.requires(Role.ADMIN)
     @blp.response(204)
-    @blp.errors(404)
+    @blp.errors(404, 412, 428)
     @blp.doc(operationId="revokeApiToken")
     def delete(self, token_id: int) -> None:
         """Revoke an API token; it stops working at once"""
         token = _token_or_404(token_id)
+        require_if_match(object_etag(token))
         token.revoked_at = token.revoked_at or utcnow()

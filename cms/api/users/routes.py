@@ -27,5 +27,6 @@ register_crud(
         change_role=Role.ADMIN,
         read_role=Role.ADMIN,
         deletable=False,
+        on_change=None,
     ),
 )

@@ -1,0 +1,155 @@
+"""HTTP caching and lost-update protection: ETags, 304s, Cache-Control, If-Match.
+
+Validators are computed without rendering bodies: an article's from its id, version
+and updated_at; a list's from the request URL, the caller's visibility scope and the
+content generation, a number every content-changing transaction bumps. Other GETs get
+an ETag hashed from their body (they are small and rarely hot).
+"""
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+from werkzeug.http import http_date
+
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleTag,
+    Author,
+    Category,
+    ContentState,
+    Image,
+    Page,
+    Publication,
+    SearchDocument,
+    Tag,
+)
+from cms.problems import fail
+from cms.services import DbSession
+
+CONTENT_MODELS = (
+    Article,
+    ArticleAuthor,
+    ArticleTag,
+    Author,
+    Category,
+    Image,
+    Page,
+    Publication,
+    SearchDocument,
+    Tag,
+)
+
+
+def strong_etag(*parts: Any) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def object_etag(obj: Any) -> str:
+    """The validator of one stored object: changes whenever the object does."""
+    return versioned_etag(obj.__tablename__, obj.id, getattr(obj, "version", ""), obj.updated_at)
+
+
+def validators(obj: Any) -> dict[str, str]:
+    """ETag and Last-Modified headers of one stored object."""
+    return {"ETag": f'"{object_etag(obj)}"', "Last-Modified": http_date(obj.updated_at)}
+
+
+def versioned_etag(table: str, id_: int, version: Any, updated_at: datetime) -> str:
+    return strong_etag(table, id_, version, updated_at.isoformat())
+
+
+def list_etag(session: DbSession, scope: str) -> str:
+    """A list's validator: its URL, who is asking, and the content generation."""
+    return strong_etag(request.full_path, scope, content_generation(session))
+
+
+def content_generation(session: DbSession) -> int:
+    return int(session.scalar(select(ContentState.generation).where(ContentState.id == 1)) or 0)
+
+
+def mark_content_changed(session: Session) -> None:
+    """For changes made with Core statements, which the ORM events below cannot see."""
+    session.info["content_changed"] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _note_content_changes(session: Session, *_: Any) -> None:
+    if any(
+        isinstance(obj, CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        mark_content_changed(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_generation(session: Session) -> None:
+    _note_content_changes(session)
+    if session.info.pop("content_changed", False):
+        session.execute(
+            update(ContentState)
+            .where(ContentState.id == 1)
+            .values(generation=ContentState.generation + 1)
+        )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop("content_changed", None)
+
+
+def not_modified(etag: str, last_modified: datetime | None = None) -> Response | None:
+    """A 304 when the client's copy is current, else None (then send with `conditional`)."""
+    if request.if_none_match and request.if_none_match.contains_weak(etag):
+        return conditional(Response(status=304), etag, last_modified)
+    return None
+
+
+def conditional(response: Response, etag: str, last_modified: datetime | None = None) -> Response:
+    response.set_etag(etag)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    return response
+
+
+def require_if_match(current_etag: str) -> None:
+    """Writes must prove they saw the current version: 428 without If-Match, 412 stale."""
+    if not request.if_match:
+        fail(
+            428,
+            "precondition_required",
+            "Send If-Match with the ETag you read, so no one's edit is overwritten.",
+        )
+    if not (request.if_match.star_tag or request.if_match.contains(current_etag)):
+        fail(
+            412,
+            "precondition_failed",
+            "The resource changed since you read it; fetch it again and retry.",
+        )
+
+
+def _finish_get(response: Response) -> Response:
+    """Every successful GET: an ETag (hashed from the body unless the view set a cheaper
+    one), the matching 304, and Cache-Control for CDNs or for the caller alone."""
+    if request.method not in ("GET", "HEAD") or response.status_code not in (200, 304):
+        return response
+    if response.status_code == 200 and "ETag" not in response.headers:
+        response.add_etag()
+        response.make_conditional(request)
+    config = current_app.config
+    if "Authorization" in request.headers:
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+    else:
+        response.cache_control.public = True
+        response.cache_control.max_age = config["CACHE_MAX_AGE"]
+        response.cache_control.s_maxage = config["CACHE_S_MAXAGE"]
+    response.vary.add("Authorization")
+    return response
+
+
+def init_caching(app: Flask) -> None:
+    app.after_request(_finish_get)
