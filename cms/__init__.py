@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask, Response
 
 from cms import config, problems
-from cms.extensions import Api, db, jwt, limiter, migrate
+from cms.extensions import Api, db, jwt, limiter, migrate, refuse_nul_characters
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_revocations(app)
     init_caching(app)
     app.before_request(forget_principal)
+    app.before_request(refuse_nul_characters)
     api = Api(app)
     api.spec.components.security_scheme(
         "bearerAuth",

@@ -51,6 +51,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def refuse_nul_characters() -> None:
+    """NUL cannot be stored in PostgreSQL text and is never meaningful in content:
+    refuse it anywhere in the path, the query or a JSON body, before any view runs."""
+    found = [
+        f"path:{name}" for name, value in (request.view_args or {}).items() if "\x00" in str(value)
+    ]
+    found += [name for name, value in request.args.items(multi=True) if "\x00" in value]
+    if request.is_json:
+        found += _nul_fields(request.get_json(silent=True), "")
+    if found:
+        problems.fail(
+            422,
+            "validation_error",
+            "Text may not contain NUL characters.",
+            errors={name or "_body": ["Contains a NUL character."] for name in found},
+        )
+
+
+def _nul_fields(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [where] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            f
+            for k, v in value.items()
+            for f in _nul_fields(v, f"{where}.{k}".strip(".")) + _nul_fields(k, where)
+        ]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{where}.{i}".strip("."))]
+    return []
+
+
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:

@@ -96,7 +96,9 @@ def problem_response(
     }
     if errors:
         body["errors"] = errors
-    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    # Errors of list items are keyed by index ({"sort": {0: [...]}}): allow int keys.
+    payload = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    response = Response(payload, status=status, mimetype=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

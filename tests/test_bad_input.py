@@ -237,3 +237,21 @@ def test_failed_patch_changes_nothing(client: FlaskClient, auth: dict[str, str])
     )
     assert_problem(response, 422, "validation_error")
     assert client.get(f"/api/v1/articles/{article.id}").json["title"] == "Before"
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/articles", {"title": "A\x00B"}, "title"),
+        ("/api/v1/articles", {"title": "ok", "key_points": ["fine", "bad\x00"]}, "key_points.1"),
+        ("/api/v1/articles?q=%00", None, "q"),
+        ("/api/v1/articles/slug/a%00b", None, "path:slug"),
+    ],
+)
+def test_nul_characters_are_refused_everywhere(
+    client: FlaskClient, auth: dict[str, str], url: str, body: Any, field: str
+) -> None:
+    response = client.open(url, method="POST" if body else "GET", json=body, headers=auth)
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"] == {field: ["Contains a NUL character."]}

@@ -43,8 +43,12 @@ class Resource:
     change_role: Role = Role.EDITOR  # to change and to delete
     read_role: Role | None = None  # None: anyone may read
     deletable: bool = True
-    # Called before an item changes or goes: articles showing it must change ETag.
-    on_change: Callable[[DbSession, Any], None] | None = touch_articles_using
+    # Called before an item changes or goes; what it returns runs after the flush.
+    on_change: Callable[[DbSession, Any], Callable[[], None]] | None = touch_articles_using
+
+
+def _nothing() -> None:
+    pass
 
 
 def _a(noun: str) -> str:
@@ -66,11 +70,13 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             fail(404, detail=f"No {res.singular} with id {item_id}.")
         return obj
 
+    def changing(obj: Any) -> Callable[[], None]:
+        """Check If-Match before a change; returns what to run once it is flushed."""
+        require_if_match(object_etag(obj))
+        return res.on_change(db.session, obj) if res.on_change else _nothing
+
     def save(obj: Any, data: dict[str, Any], *, new: bool) -> Any:
-        if not new:
-            require_if_match(object_etag(obj))
-            if res.on_change:
-                res.on_change(db.session, obj)
+        changed = _nothing if new else changing(obj)
         if new and res.slug_from and "slug" not in data:
             slug_column = res.model.slug  # type: ignore[attr-defined]
             data = {**data, "slug": unique_slug(db.session, slug_column, data[res.slug_from])}
@@ -78,6 +84,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         if new:
             db.session.add(obj)
         db.session.flush()
+        changed()
         return obj
 
     def readers(func: Any) -> Any:
@@ -136,11 +143,10 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             )
             def delete(self, item_id: int) -> None:
                 obj = get_or_404(item_id)
-                require_if_match(object_etag(obj))
-                if res.on_change:
-                    res.on_change(db.session, obj)
+                changed = changing(obj)
                 db.session.delete(obj)
                 db.session.flush()  # surface "still referenced" here, as a 409
+                changed()
 
     Collection.__name__ = Names
     Item.__name__ = item_endpoint

@@ -68,10 +68,10 @@ def update_article(session: DbSession, article: Article, data: dict[str, Any]) -
     return article
 
 
-def touch_articles_using(session: DbSession, item: Any) -> None:
-    """An author, tag, category, publication, image or page changed (or is going away):
-    the articles showing it get a new updated_at, so their ETags change too, and tag
-    renames reach the search index."""
+def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:
+    """Call before an author, tag, category, publication, image or page changes or goes;
+    call what it returns after. The articles showing the item get a new updated_at (so
+    their ETags change) and, for tags, a fresh search document."""
     match item:
         case Author():
             ids = select(ArticleAuthor.article_id).where(ArticleAuthor.author_id == item.id)
@@ -87,15 +87,20 @@ def touch_articles_using(session: DbSession, item: Any) -> None:
         case Page():
             ids = select(page_citations.c.article_id).where(page_citations.c.page_id == item.id)
         case _:
+            return lambda: None
+    affected = list(session.scalars(ids))  # now: a deleted item's links will be gone
+
+    def finish() -> None:
+        if not affected:
             return
-    affected = list(session.scalars(ids))
-    if affected:
         session.execute(
             update(Article).where(Article.id.in_(affected)).values(updated_at=utcnow()),
             execution_options={"synchronize_session": False},
         )
         if isinstance(item, Tag):
             reindex(session, affected)
+
+    return finish
 
 
 def _apply(session: DbSession, article: Article, data: dict[str, Any]) -> None:

@@ -31,13 +31,20 @@ def index_articles(session: DbSession, articles: Iterable[Article]) -> None:
         session.merge(
             SearchDocument(
                 article_id=article.id,
-                title=article.title,
-                excerpt=article.excerpt or "",
-                summary=article.summary or "",
-                body_text=html.unescape(html_to_text(article.body_html)),
-                tag_names=" ".join(link.tag.name for link in article.tag_links),
+                title=_indexable(article.title),
+                excerpt=_indexable(article.excerpt or ""),
+                summary=_indexable(article.summary or ""),
+                body_text=_indexable(html_to_text(article.body_html)),
+                tag_names=" ".join(_indexable(link.tag.name) for link in article.tag_links),
             )
         )
+
+
+def _indexable(text_or_html: str) -> str:
+    """Plain text for the index: entities decoded (excerpts of imported posts carry
+    them), angle brackets dropped (PostgreSQL's parser reads "<x ..." as a tag and
+    swallows the words after it)."""
+    return html.unescape(text_or_html).replace("<", " ").replace(">", " ")
 
 
 def reindex(session: DbSession, article_ids: Iterable[int]) -> None:

@@ -111,8 +111,8 @@ def _tag_filters(slugs: list[str], *, match_all: bool) -> list[ColumnElement[boo
     return [tagged([slug]) for slug in slugs] if match_all else [tagged(slugs)]
 
 
-def encode_cursor(keys: list[SortKey], row: dict[str, Any]) -> str:
-    values = [_plain(row[k.name]) for k in keys]
+def encode_cursor(keys: list[SortKey], article: dict[str, Any]) -> str:
+    values = [_plain(_sort_value(article, k.name)) for k in keys]
     payload = orjson.dumps(
         {"s": [("-" if k.descending else "") + k.name for k in keys], "v": values}
     )
@@ -139,6 +139,12 @@ def _beyond(key: SortKey, value: Any) -> ColumnElement[bool]:
 def _equal(key: SortKey, value: Any) -> ColumnElement[bool]:
     equal: ColumnElement[bool] = key.column.is_(None) if value is None else key.column == value
     return equal
+
+
+def _sort_value(article: dict[str, Any], name: str) -> Any:
+    if name == "credibility":
+        return article["credibility"]["value"] if article["credibility"] else None
+    return article[name]
 
 
 def _plain(value: Any) -> Any:

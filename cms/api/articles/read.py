@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from cms.api.common import AnySelect
@@ -123,7 +123,8 @@ def fetch_articles(
 ) -> list[dict[str, Any]]:
     """Run an `article_query()` (filtered, ordered, limited) and build API dicts.
 
-    `fields` limits the output (and the queries run) to those fields, plus id.
+    Relations outside `fields` are not queried (they come back empty); the caller
+    projects the dicts onto `fields`, after using whatever else it needs (sort keys).
     """
     rows = session.execute(query).mappings().all()
     if not rows:
@@ -146,33 +147,16 @@ def fetch_articles(
         )
         if name in include and wanted(name)
     }
-    articles = []
-    for row in rows:
-        article = _article_dict(
+    return [
+        _article_dict(
             row,
             authors.get(row["id"], []),
             tags.get(row["id"], []),
             cited_by.get(row["id"], []),
             full_to_one,
         )
-        articles.append(
-            article
-            if shown is None
-            else {k: v for k, v in article.items() if k == "id" or k in shown}
-        )
-    return articles
-
-
-def fetch_article(
-    session: DbSession,
-    *where: ColumnElement[bool],
-    include: frozenset[str] = frozenset(),
-    fields: frozenset[str] | None = None,
-) -> dict[str, Any] | None:
-    found = fetch_articles(
-        session, article_query().where(*where).limit(1), include=include, fields=fields
-    )
-    return found[0] if found else None
+        for row in rows
+    ]
 
 
 def _article_dict(

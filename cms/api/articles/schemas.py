@@ -191,7 +191,7 @@ ARTICLE_SORTS = (
     "id",
 )
 ARTICLE_INCLUDES = ("authors", "category", "tags", "cover_image", "publication", "cited_by")
-ARTICLE_FIELDS = tuple(name for name in ArticleSchema._declared_fields if name != "id")
+ARTICLE_FIELDS = tuple(ArticleSchema._declared_fields)
 SLUG = ma.validate.Length(min=1, max=200)
 
 
