@@ -46,7 +46,8 @@ openapi-check: install ## Fail when openapi/openapi.json is out of date
 	cmp -s $(VENV)/openapi.json openapi/openapi.json || \
 	  (echo "openapi/openapi.json is out of date: run 'make openapi' and commit it" && exit 1)
 
-bench: install ## Throughput benchmark (not part of the tests)
+bench: install ## Throughput benchmark (not part of the tests): BENCH_ARGS="--articles 10000"
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

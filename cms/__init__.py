@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 from cms import config, problems
 from cms.extensions import Api, db, jwt, limiter, migrate, refuse_nul_characters
@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file
+    app.before_request(_empty_g)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
@@ -26,7 +27,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from cms.api import BLUEPRINTS
     from cms.auth.jwt import init_jwt
-    from cms.auth.principal import forget_principal
     from cms.auth.revocation import init_revocations
     from cms.caching import init_caching
     from cms.cli import cms_cli
@@ -37,7 +37,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_jwt(jwt)
     init_revocations(app)
     init_caching(app)
-    app.before_request(forget_principal)
     app.before_request(refuse_nul_characters)
     api = Api(app)
     api.spec.components.security_scheme(
@@ -60,3 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/problems/<code>", "problem_type", problems.problem_type_page)
     app.cli.add_command(cms_cli)
     return app
+
+
+def _empty_g() -> None:
+    """Each request starts with an empty g. (g belongs to the app context, which tests
+    and the CLI reuse across requests; cached principals must not leak between them.)"""
+    for name in list(vars(g)):
+        delattr(g, name)

@@ -7,14 +7,17 @@ an ETag hashed from their body (they are small and rarely hot).
 """
 
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, request
-from sqlalchemy import event, select, update
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from cms.extensions import db
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -29,7 +32,8 @@ from cms.models import (
     Tag,
 )
 from cms.problems import fail
-from cms.services import DbSession
+
+T = TypeVar("T")
 
 CONTENT_MODELS = (
     Article,
@@ -63,13 +67,84 @@ def versioned_etag(table: str, id_: int, version: Any, updated_at: datetime) -> 
     return strong_etag(table, id_, version, updated_at.isoformat())
 
 
-def list_etag(session: DbSession, scope: str) -> str:
+def list_etag(scope: str) -> str:
     """A list's validator: its URL, who is asking, and the content generation."""
-    return strong_etag(request.full_path, scope, content_generation(session))
+    return strong_etag(request.full_path, scope, content_generation())
 
 
-def content_generation(session: DbSession) -> int:
-    return int(session.scalar(select(ContentState.generation).where(ContentState.id == 1)) or 0)
+_GENERATION = "SELECT generation FROM content_state WHERE id = 1"
+
+
+def content_generation() -> int:
+    """Read once per request (a list needs it for its ETag and for its total)."""
+    if "content_generation" not in g:
+        row = raw_fetchone(_GENERATION)
+        g.content_generation = int(row[0]) if row else 0
+    return int(g.content_generation)
+
+
+def raw_fetchone(sql: str, *params: Any) -> Any:
+    """One row straight from a pooled DB-API connection (`?` placeholders).
+
+    For validator reads only: revalidation (a 304) then costs about what a hello-world
+    answer does; a SQLAlchemy Connection round trip was measured to cost a third of
+    that. SQLAlchemy's events (and the tests' query counters) do not see these reads.
+    """
+    if db.engine.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()  # back to the pool
+    return row
+
+
+class LRU:
+    """A small per-process least-recently-used map. Keys must name a version of what
+    they cache (a generation, an updated_at), so an entry can never be stale: a change
+    makes it unreachable and it ages out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.entries[key] = value
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+_totals = LRU(size=4096)
+CACHES = [_totals]  # every process-wide cache, for clear_caches()
+
+
+def clear_caches() -> None:
+    """Forget everything cached in this process (after out-of-band database changes)."""
+    for cache in CACHES:
+        cache.clear()
+
+
+def remember(key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, or its remembered value for this key and content generation."""
+    versioned = (content_generation(), key)
+    value: T | None = _totals.get(versioned)
+    if value is None:
+        value = compute()
+        _totals.put(versioned, value)
+    return value
 
 
 def mark_content_changed(session: Session) -> None:

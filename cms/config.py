@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-INSTANCE_DIR = Path(os.environ.get("CMS_INSTANCE_DIR", Path.cwd() / "instance"))
+INSTANCE_DIR = Path(os.environ.get("CMS_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
 
 
 def _database_url() -> str:
@@ -22,10 +22,13 @@ def _database_url() -> str:
 def from_environment() -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     secret = os.environ.get("SECRET_KEY") or os.environ.get("JWT_SECRET_KEY")
+    database_url = _database_url()
     return {
         "SECRET_KEY": secret or "dev-only-insecure-secret-change-me-0123456789",
-        "SQLALCHEMY_DATABASE_URI": _database_url(),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # A server may drop idle connections: test each on checkout. A SQLite file
+        # cannot, and the extra round trip would cost every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Every Redis key of this deployment starts with it (tests use one per run).
         "REDIS_KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "cms:"),

@@ -171,6 +171,9 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable[[F], F]:
         if location == "query":
             kwargs.setdefault("unknown", ma.RAISE)  # webargs would drop them silently
+        if isinstance(schema, type):
+            # webargs would instantiate a class on every request (deep-copying its fields).
+            schema = schema()
         documented = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return documented  # type: ignore[no-any-return]

@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event, text
 
 from cms import create_app
+from cms.caching import clear_caches
 from cms.extensions import db
 from cms.models import Base, Role
 from cms.services.users import create_user
@@ -73,6 +74,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             if table.name not in SEEDED_BY_MIGRATIONS:
                 connection.execute(table.delete())
     db.session.remove()
+    clear_caches()  # emptying tables behind the app's back is like a restart
 
 
 @pytest.fixture

@@ -292,18 +292,41 @@ def test_list_with_every_include_costs_the_same_queries_for_1_or_100_rows(
     hundred = queries_for_list()
 
     assert one == hundred
-    # content generation (ETag), rows with to-one joins, authors, tags, cited_by,
-    # full category, cover image and publication, count
+    # Ordered stamps, rows with to-one joins (for articles not cached yet), authors,
+    # tags, cited_by, full category, cover image and publication, count. (Plus one
+    # content-generation read per request on a raw cursor, unseen by these events.)
     assert hundred == 9
 
 
-def test_sparse_fields_skip_the_queries_they_do_not_need(
-    client: FlaskClient, count_queries: QueryCounter
-) -> None:
-    ArticleFactory(authors=[AuthorFactory()], tags=[TagFactory()])
+def test_a_warm_list_costs_two_queries(client: FlaskClient, count_queries: QueryCounter) -> None:
+    for _ in range(30):
+        ArticleFactory(authors=[AuthorFactory()], tags=[TagFactory()])
+    url = f"/api/v1/articles?include={ALL_INCLUDES}&count=false"
+    client.get(url)  # renders and caches every article of the page
     count_queries.statements.clear()
+    body = client.get(url).json
+    assert len(body["data"]) == 20
+    # Only the ordered stamps (and the raw content-generation read, not counted here).
+    assert len(count_queries.statements) == 1
+
+
+def test_sparse_fields(client: FlaskClient) -> None:
+    ArticleFactory(authors=[AuthorFactory()], tags=[TagFactory()])
     body = client.get("/api/v1/articles?fields=title,slug&count=false").json
     assert list(body["data"][0]) == ["id", "slug", "title"]
     assert body["meta"]["total"] is None
-    assert len(count_queries.statements) == 2  # content generation, rows
-    assert "body_html" not in count_queries.statements[-1]
+
+
+def test_a_cached_article_changes_with_what_it_shows(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    article = ArticleFactory()
+    url = f"/api/v1/articles/{article.id}"
+    assert client.get(url).json["cited_by"] == []
+    page = client.post(
+        "/api/v1/pages",
+        headers=auth,
+        json={"title": "Topic", "type": "Risk", "article_ids": [article.id]},
+    )
+    assert page.status_code == 201
+    assert [p["title"] for p in client.get(url).json["cited_by"]] == ["Topic"]

@@ -76,7 +76,10 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         return res.on_change(db.session, obj) if res.on_change else _nothing
 
     def save(obj: Any, data: dict[str, Any], *, new: bool) -> Any:
-        changed = _nothing if new else changing(obj)
+        if new:
+            changed = res.on_change(db.session, obj) if res.on_change else _nothing
+        else:
+            changed = changing(obj)
         if new and res.slug_from and "slug" not in data:
             slug_column = res.model.slug  # type: ignore[attr-defined]
             data = {**data, "slug": unique_slug(db.session, slug_column, data[res.slug_from])}

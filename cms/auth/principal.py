@@ -28,11 +28,6 @@ class Principal:
         return f"{self.role.value}:{self.user_id}:{self.token_id}"
 
 
-def forget_principal() -> None:
-    """Run before each request: g outlives a request when an app context is reused."""
-    g.pop("principal", None)
-
-
 def current_principal() -> Principal | None:
     """Resolve the request's credentials once; a bad credential is a 401, not anonymity."""
     if "principal" not in g:

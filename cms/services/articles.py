@@ -69,28 +69,18 @@ def update_article(session: DbSession, article: Article, data: dict[str, Any]) -
 
 
 def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:
-    """Call before an author, tag, category, publication, image or page changes or goes;
-    call what it returns after. The articles showing the item get a new updated_at (so
-    their ETags change) and, for tags, a fresh search document."""
-    match item:
-        case Author():
-            ids = select(ArticleAuthor.article_id).where(ArticleAuthor.author_id == item.id)
-        case Tag():
-            ids = select(ArticleTag.article_id).where(ArticleTag.tag_id == item.id)
-        case Category() | Image() | Publication():
-            column = {
-                Category: Article.category_id,
-                Image: Article.cover_image_id,
-                Publication: Article.publication_id,
-            }[type(item)]
-            ids = select(Article.id).where(column == item.id)
-        case Page():
-            ids = select(page_citations.c.article_id).where(page_citations.c.page_id == item.id)
-        case _:
-            return lambda: None
-    affected = list(session.scalars(ids))  # now: a deleted item's links will be gone
+    """Call before an author, tag, category, publication, image or page is created,
+    changes or goes; call what it returns after (flushed). The articles showing the item
+    get a new updated_at (so their ETags and cached renderings change) and, for tags, a
+    fresh search document."""
+    showing = _articles_showing(item)
+    if showing is None:
+        return _nothing
+    before = set(session.scalars(showing()))  # now: a deleted item's links will be gone
 
     def finish() -> None:
+        # ...and after: a new or edited page may cite articles it did not cite before.
+        affected = before | (set(session.scalars(showing())) if item.id else set())
         if not affected:
             return
         session.execute(
@@ -101,6 +91,34 @@ def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:
             reindex(session, affected)
 
     return finish
+
+
+def _articles_showing(item: Any) -> Callable[[], Any] | None:
+    """A builder of the SELECT of ids of articles that show `item` (built when called:
+    a new item has its id only once flushed)."""
+    match item:
+        case Author():
+            return lambda: select(ArticleAuthor.article_id).where(
+                ArticleAuthor.author_id == item.id
+            )
+        case Tag():
+            return lambda: select(ArticleTag.article_id).where(ArticleTag.tag_id == item.id)
+        case Category() | Image() | Publication():
+            column = {
+                Category: Article.category_id,
+                Image: Article.cover_image_id,
+                Publication: Article.publication_id,
+            }[type(item)]
+            return lambda: select(Article.id).where(column == item.id)
+        case Page():
+            return lambda: select(page_citations.c.article_id).where(
+                page_citations.c.page_id == item.id
+            )
+    return None
+
+
+def _nothing() -> None:
+    pass
 
 
 def _apply(session: DbSession, article: Article, data: dict[str, Any]) -> None:

@@ -67,15 +67,19 @@ def filters(args: dict[str, Any]) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if "status" in args:
         where.append(Article.status == args["status"])
+    # Equality with a scalar subquery (not IN) lets the planner walk the
+    # (category_id, status, published_at, id) index in order.
     if "category" in args:
         where.append(
-            Article.category_id.in_(select(Category.id).where(Category.slug == args["category"]))
+            Article.category_id
+            == select(Category.id).where(Category.slug == args["category"]).scalar_subquery()
         )
     if "publication" in args:
         where.append(
-            Article.publication_id.in_(
-                select(Publication.id).where(Publication.slug == args["publication"])
-            )
+            Article.publication_id
+            == select(Publication.id)
+            .where(Publication.slug == args["publication"])
+            .scalar_subquery()
         )
     if "author" in args:
         where.append(

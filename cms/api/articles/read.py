@@ -7,14 +7,16 @@ only when the response shows them. `include` swaps compact references for full o
 (one more query per included to-one relation).
 """
 
+import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from cms.api.common import AnySelect
+from cms.caching import CACHES, LRU
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -103,41 +105,89 @@ _FULL = {
 }
 
 
-def article_query(*, with_body: bool = True) -> AnySelect:
+# Statements are built once: building a 40-column SELECT per request costs more than
+# running it. Requests only add WHERE/ORDER BY/LIMIT (cheap, generative copies).
+_ARTICLE_QUERY: AnySelect = (
+    select(*_ARTICLE_COLUMNS, *_BODY_COLUMNS, *_JOINED_COLUMNS)
+    .outerjoin(category_alias, category_alias.id == Article.category_id)
+    .outerjoin(image_alias, image_alias.id == Article.cover_image_id)
+    .outerjoin(publication_alias, publication_alias.id == Article.publication_id)
+)
+
+
+def article_query() -> AnySelect:
     """SELECT articles with their category, cover image and publication joined in."""
-    columns = (*_ARTICLE_COLUMNS, *(_BODY_COLUMNS if with_body else ()), *_JOINED_COLUMNS)
-    return (
-        select(*columns)
-        .outerjoin(category_alias, category_alias.id == Article.category_id)
-        .outerjoin(image_alias, image_alias.id == Article.cover_image_id)
-        .outerjoin(publication_alias, publication_alias.id == Article.publication_id)
-    )
+    return _ARTICLE_QUERY
+
+
+def stamp_query(*, rated: bool) -> AnySelect:
+    """SELECT id, version, updated_at: enough to order and filter a list and to find
+    each article's rendering in the cache. Joined to publications only when credibility
+    is filtered or sorted on."""
+    return _STAMP_QUERIES[rated]
+
+
+_STAMP = (Article.id, Article.version, Article.updated_at)
+_STAMP_QUERIES = {
+    False: select(*_STAMP),
+    True: select(*_STAMP).outerjoin(
+        publication_alias, publication_alias.id == Article.publication_id
+    ),
+}
+
+# Renderings of articles, per (id, version, updated_at, include). Anything shown in an
+# article bumps its updated_at when it changes (services.articles.touch_articles_using).
+_rendered = LRU(size=int(os.environ.get("ARTICLE_CACHE_ENTRIES", 4096)))
+CACHES.append(_rendered)
+
+
+def load_articles(
+    session: DbSession, stamps: Sequence[Any], *, include: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The articles of these stamps, in their order: cached renderings where current,
+    one fetch for the rest. Each dict is the caller's to change."""
+    found: dict[int, dict[str, Any]] = {}
+    for stamp in stamps:
+        hit = _rendered.get((stamp.id, stamp.version, stamp.updated_at, include))
+        if hit is not None:
+            found[stamp.id] = hit
+    missing = [stamp.id for stamp in stamps if stamp.id not in found]
+    if missing:
+        versions = {stamp.id: stamp.version for stamp in stamps}
+        query = article_query().where(Article.id.in_(missing))
+        for article in fetch_articles(session, query, include=include):
+            found[article["id"]] = article
+            key = (article["id"], versions[article["id"]], article["updated_at"], include)
+            _rendered.put(key, article)
+    return [dict(found[stamp.id]) for stamp in stamps if stamp.id in found]
+
+
+def count_query(*, rated: bool) -> AnySelect:
+    """COUNT without columns; joined to publications only when a credibility filter
+    needs it (the join forces reading whole rows instead of scanning an index)."""
+    return _COUNT_QUERIES[rated]
+
+
+_COUNT_QUERIES = {
+    False: select(func.count()).select_from(Article),
+    True: select(func.count())
+    .select_from(Article)
+    .outerjoin(publication_alias, publication_alias.id == Article.publication_id),
+}
 
 
 def fetch_articles(
-    session: DbSession,
-    query: AnySelect,
-    *,
-    fields: frozenset[str] | None = None,
-    include: frozenset[str] = frozenset(),
+    session: DbSession, query: AnySelect, *, include: frozenset[str] = frozenset()
 ) -> list[dict[str, Any]]:
-    """Run an `article_query()` (filtered, ordered, limited) and build API dicts.
-
-    Relations outside `fields` are not queried (they come back empty); the caller
-    projects the dicts onto `fields`, after using whatever else it needs (sort keys).
-    """
-    rows = session.execute(query).mappings().all()
+    """Run an `article_query()` (filtered, ordered, limited) and build API dicts."""
+    rows = session.connection().execute(query).mappings().all()
     if not rows:
         return []
-    shown = fields if fields is not None else None
-
-    def wanted(name: str) -> bool:
-        return shown is None or name in shown
-
     ids = [row["id"] for row in rows]
-    authors = _authors(session, ids, full="authors" in include) if wanted("authors") else {}
-    tags = _tags(session, ids, full="tags" in include) if wanted("tags") else {}
-    cited_by = _cited_by(session, ids, full="cited_by" in include) if wanted("cited_by") else {}
+    authors, tags, cited_by = (
+        _related(session, name, ids, full=name in include)
+        for name in ("authors", "tags", "cited_by")
+    )
     full_to_one = {
         name: _by_id(session, name, {row[key] for row in rows} - {None})
         for name, key in (
@@ -145,7 +195,7 @@ def fetch_articles(
             ("cover_image", "image_id"),
             ("publication", "publication_id"),
         )
-        if name in include and wanted(name)
+        if name in include
     }
     return [
         _article_dict(
@@ -171,14 +221,14 @@ def _article_dict(
         **publication,
         "credibility": row["publication_credibility"],
     }
-    body_format = row.get("body_format")
+    body_format = row["body_format"]
     return {
         "id": row["id"],
         "slug": row["slug"],
         "stable_id": row["stable_id"],
         "title": row["title"],
         "excerpt": row["excerpt"],
-        "body_html": row.get("body_html"),
+        "body_html": row["body_html"],
         "body_markdown": row["body_source"] if body_format is BodyFormat.MARKDOWN else None,
         "status": row["status"],
         "published_at": row["published_at"],
@@ -243,10 +293,8 @@ def _full_or(
 def _by_id(session: DbSession, name: str, ids: set[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    columns = _FULL[name]
     found = {}
-    for row in session.execute(select(*columns).where(columns[0].in_(ids))).mappings():
-        item = dict(row)
+    for item in _rows(session, _BY_ID[name], ids):
         if name == "cover_image":
             item["srcset"] = []  # responsive renditions arrive with image uploads
         if name == "publication":
@@ -255,17 +303,31 @@ def _by_id(session: DbSession, name: str, ids: set[int]) -> dict[int, dict[str, 
     return found
 
 
-def _group(rows: Iterable[Any]) -> dict[int, list[dict[str, Any]]]:
+def _rows(session: DbSession, statement: Any, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Run a prebuilt statement for these ids on the Core connection (no ORM layer)."""
+    result = session.connection().execute(statement, {"ids": list(ids)})
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+def _grouped(session: DbSession, statement: Any, ids: list[int]) -> dict[int, list[Any]]:
     grouped: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        item = dict(row)
+    for item in _rows(session, statement, ids):
         grouped[item.pop("article_id")].append(item)
     return grouped
 
 
-def _authors(session: DbSession, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
-    query = (
-        select(
+_IDS: Any = bindparam("ids", expanding=True)
+_BY_ID = {
+    name: select(*columns).where(columns[0].in_(_IDS))
+    for name, columns in _FULL.items()
+    if name in ("category", "cover_image", "publication")
+}
+
+
+def _relation_queries(full: bool) -> dict[str, Any]:
+    return {
+        "authors": select(
             ArticleAuthor.article_id,
             Author.id,
             Author.slug,
@@ -273,25 +335,15 @@ def _authors(session: DbSession, ids: list[int], *, full: bool) -> dict[int, lis
             *(_FULL["authors"] if full else ()),
         )
         .join(Author, Author.id == ArticleAuthor.author_id)
-        .where(ArticleAuthor.article_id.in_(ids))
-        .order_by(ArticleAuthor.article_id, ArticleAuthor.position)
-    )
-    return _group(session.execute(query).mappings())
-
-
-def _tags(session: DbSession, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
-    query = (
-        select(ArticleTag.article_id, Tag.id, Tag.slug, Tag.name, *(_FULL["tags"] if full else ()))
+        .where(ArticleAuthor.article_id.in_(_IDS))
+        .order_by(ArticleAuthor.article_id, ArticleAuthor.position),
+        "tags": select(
+            ArticleTag.article_id, Tag.id, Tag.slug, Tag.name, *(_FULL["tags"] if full else ())
+        )
         .join(Tag, Tag.id == ArticleTag.tag_id)
-        .where(ArticleTag.article_id.in_(ids))
-        .order_by(ArticleTag.article_id, ArticleTag.position)
-    )
-    return _group(session.execute(query).mappings())
-
-
-def _cited_by(session: DbSession, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
-    query = (
-        select(
+        .where(ArticleTag.article_id.in_(_IDS))
+        .order_by(ArticleTag.article_id, ArticleTag.position),
+        "cited_by": select(
             page_citations.c.article_id,
             Page.id,
             Page.slug,
@@ -301,7 +353,13 @@ def _cited_by(session: DbSession, ids: list[int], *, full: bool) -> dict[int, li
             *(_FULL["cited_by"] if full else ()),
         )
         .join(Page, Page.id == page_citations.c.page_id)
-        .where(page_citations.c.article_id.in_(ids))
-        .order_by(page_citations.c.article_id, Page.quality.desc(), Page.id)
-    )
-    return _group(session.execute(query).mappings())
+        .where(page_citations.c.article_id.in_(_IDS))
+        .order_by(page_citations.c.article_id, Page.quality.desc(), Page.id),
+    }
+
+
+_RELATIONS = {full: _relation_queries(full) for full in (False, True)}
+
+
+def _related(session: DbSession, name: str, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
+    return _grouped(session, _RELATIONS[full][name], ids)

@@ -1,21 +1,22 @@
 """Articles: the list every page starts from, one article by id or slug, and writes."""
 
+from types import SimpleNamespace
 from typing import Any
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from sqlalchemy import ColumnElement, select
 
 from cms.api.articles import query as q
-from cms.api.articles.read import article_query, fetch_articles
+from cms.api.articles.read import count_query, load_articles, stamp_query
 from cms.api.articles.schemas import (
     ArticleQueryArgs,
     ArticleSchema,
     ArticleShapeArgs,
     ArticleWriteSchema,
 )
-from cms.api.common import count, list_envelope
 from cms.api.common import envelope as list_of
+from cms.api.common import list_envelope
 from cms.auth.permissions import (
     article_visibility,
     authorize_article_delete,
@@ -23,9 +24,18 @@ from cms.auth.permissions import (
     require_principal,
 )
 from cms.auth.principal import current_principal
-from cms.caching import conditional, list_etag, not_modified, require_if_match, versioned_etag
+from cms.caching import (
+    conditional,
+    list_etag,
+    not_modified,
+    raw_fetchone,
+    remember,
+    require_if_match,
+    versioned_etag,
+)
 from cms.extensions import Blueprint, db, json_response
 from cms.models import Article, ArticleStatus, Role
+from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services.articles import create_article, update_article
 from cms.services.search import ranked_matches, snippets
@@ -46,8 +56,45 @@ def _project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str
     return {name: value for name, value in article.items() if name == "id" or name in fields}
 
 
-def _needs_body(fields: frozenset[str] | None) -> bool:
-    return fields is None or bool(fields & {"body_html", "body_markdown"})
+ANONYMOUS = "anonymous"
+
+
+def _stamp(where: ColumnElement[bool], principal: Any) -> Any:
+    """(id, version, updated_at) of the article, if the principal may see it."""
+    query = stamp_query(rated=False).where(where, *article_visibility(principal))
+    return db.session.connection().execute(query).first()
+
+
+def _item_etag(stamp: Any) -> str:
+    return versioned_etag(Article.__tablename__, stamp.id, stamp.version, stamp.updated_at)
+
+
+def _published_stamp() -> Any:
+    """The stamp of the published article a by-id or by-slug URL names, read raw:
+    anonymous revalidation is the hottest request a CDN makes."""
+    args = request.view_args or {}
+    column, value = ("id", args["article_id"]) if "article_id" in args else ("slug", args["slug"])
+    row = raw_fetchone(
+        f"SELECT id, version, updated_at FROM articles WHERE {column} = ? "  # noqa: S608
+        "AND status = 'published'",
+        value,
+    )  # column is one of two constants
+    if row is None:
+        return None
+    updated_at = UTCDateTime().process_result_value(row[2], db.engine.dialect)
+    return SimpleNamespace(id=row[0], version=row[1], updated_at=updated_at)
+
+
+@blp.before_request
+def _revalidate_anonymously() -> Response | None:
+    """CDNs and browsers revalidate without credentials: answer their 304s before any
+    argument parsing or auth work (the validators need neither)."""
+    if request.method != "GET" or not request.if_none_match or "Authorization" in request.headers:
+        return None
+    if request.endpoint == "articles.Articles":
+        return not_modified(list_etag(ANONYMOUS))
+    stamp = _published_stamp()
+    return not_modified(_item_etag(stamp), stamp.updated_at) if stamp else None
 
 
 def _article_response(
@@ -57,23 +104,14 @@ def _article_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """One visible article, with a validator computed before anything is rendered."""
-    stamp = db.session.execute(
-        select(Article.id, Article.version, Article.updated_at).where(
-            where, *article_visibility(current_principal())
-        )
-    ).first()
+    stamp = _stamp(where, current_principal())
     if stamp is None:
         fail(404, detail="No such article.")
-    etag = versioned_etag(Article.__tablename__, stamp.id, stamp.version, stamp.updated_at)
+    etag = _item_etag(stamp)
     if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
         return cached
     fields, include = _shape(args)
-    [article] = fetch_articles(
-        db.session,
-        article_query(with_body=_needs_body(fields)).where(Article.id == stamp.id),
-        fields=fields,
-        include=include,
-    )
+    [article] = load_articles(db.session, [stamp], include=include)
     response = json_response(_project(article, fields), status, headers)
     return conditional(response, etag, stamp.updated_at)
 
@@ -90,7 +128,7 @@ def _article_to_change(article_id: int) -> Article:
 
 
 def _current_etag(article: Article) -> str:
-    return versioned_etag(Article.__tablename__, article.id, article.version, article.updated_at)
+    return _item_etag(article)
 
 
 @blp.route("")
@@ -112,7 +150,7 @@ class Articles(MethodView):
             and args.get("status", ArticleStatus.PUBLISHED) is not ArticleStatus.PUBLISHED
         ):
             fail(401, "missing_token", "Log in to list articles that are not published.")
-        etag = list_etag(db.session, principal.scope if principal else "anonymous")
+        etag = list_etag(principal.scope if principal else ANONYMOUS)
         if cached := not_modified(etag):
             return cached
         return conditional(json_response(_list(args, principal)), etag)
@@ -139,9 +177,10 @@ def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
     fields, include = _shape(args)
     page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
     where = [*article_visibility(principal), *q.filters(args)]
-    query = article_query(with_body=_needs_body(fields)).where(*where)
-    counted = article_query(with_body=False).where(*where)
     keys = q.sort_keys(args.get("sort"))
+    rated = "min_credibility" in args or any(k.name == "credibility" for k in keys)
+    query = stamp_query(rated=rated).where(*where)
+    counted = count_query(rated=rated).where(*where)
     search = args.get("q")
     if search is not None:
         hits = ranked_matches(db.session, search, current_app.config["SEARCH_RANK_WINDOW"])
@@ -167,8 +206,9 @@ def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
     else:
         query = query.offset((page - 1) * page_size)
 
-    rows = fetch_articles(db.session, query.limit(page_size + 1), fields=fields, include=include)
-    more, rows = len(rows) > page_size, rows[:page_size]
+    stamps = db.session.connection().execute(query.limit(page_size + 1)).all()
+    more = len(stamps) > page_size
+    rows = load_articles(db.session, stamps[:page_size], include=include)
     if search is not None and (fields is None or "snippet" in fields):
         found = snippets(db.session, search, [row["id"] for row in rows])
         for row in rows:
@@ -177,10 +217,21 @@ def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
         [_project(row, fields) for row in rows],
         page=None if cursor is not None else page,
         page_size=page_size,
-        total=count(db.session, counted) if args["count"] else None,
+        total=_total(counted, args, principal) if args["count"] else None,
         more=more,
         next_cursor=q.encode_cursor(keys, rows[-1]) if more and keys else None,
     )
+
+
+_NOT_FILTERS = {"page", "page_size", "cursor", "sort", "field_names", "include", "count"}
+
+
+def _total(counted: Any, args: dict[str, Any], principal: Any) -> int:
+    """The number of matches, remembered until the next content change (counting a
+    large table on every page view costs more than the page itself)."""
+    filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in _NOT_FILTERS))
+    key = ("articles", principal.scope if principal else "anonymous", filters)
+    return remember(key, lambda: int(db.session.connection().scalar(counted) or 0))
 
 
 @blp.route("/<int:article_id>")

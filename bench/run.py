@@ -1,0 +1,198 @@
+"""Throughput of the hot public reads, as ratios to baselines measured in the same run.
+
+    python -m bench.run [--articles 10000] [--seconds 8] [--database URL]
+
+Seeds (once) a database of N articles, serves the app with gunicorn (2 sync workers,
+no control socket) on loopback and drives each endpoint with wrk -t2 -c32. Needs wrk
+(`make bench` installs it). Results go to bench/results/ (not committed).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+INCLUDES = "authors,category,tags,cover_image"
+TEASER = "id,slug,title,excerpt,published_at,snippet"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database", help="DATABASE_URL (default: a SQLite file here)")
+    parser.add_argument("--port", type=int, default=5099)
+    parser.add_argument("--only", default="", help="measure only cases whose name has this")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat every case this often, interleaved; report medians",
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk (make bench does it)")
+    RESULTS.mkdir(exist_ok=True)
+    env = {**os.environ, "CMS_INSTANCE_DIR": str(RESULTS / f"instance-{args.articles}")}
+    if args.database:
+        env["DATABASE_URL"] = args.database
+    prepare(env, args.articles)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "--no-control-socket",
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "bench.app:app",
+        ],
+        env=env,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        base = f"http://127.0.0.1:{args.port}"
+        wait_for(f"{base}/bench/hello")
+        rows = measure(base, args)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report(rows, args)
+
+
+def prepare(env: dict[str, str], articles: int) -> None:
+    code = (
+        "from flask_migrate import upgrade\n"
+        "from bench.app import app\n"
+        "from bench.seed import seed\n"
+        "with app.app_context():\n"
+        f"    upgrade(); seed({articles})\n"
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, cwd=Path(__file__).parent.parent
+    )
+    print(f"database ready ({time.perf_counter() - started:.0f} s)")
+
+
+def wait_for(url: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - our loopback server
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"server did not answer at {url}")
+
+
+def etag_of(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+        return str(response.headers["ETag"])
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", output)
+    return {
+        "rps": rps,
+        "errors": float(bad.group(1)) if bad else 0.0,
+        "p50_ms": _ms(p50.group(1), p50.group(2)) if p50 else 0.0,
+    }
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def measure(base: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    slug = f"article-{args.articles - 1}"
+    list_url = f"{base}/api/v1/articles?include={INCLUDES}"
+    cases = [
+        ("hello JSON (baseline)", f"{base}/bench/hello", {}),
+        ("one Core query (baseline)", f"{base}/bench/one-query", {}),
+        ("home list, includes", list_url, {}),
+        ("home list, includes, count=false", f"{list_url}&count=false", {}),
+        ("category page", f"{base}/api/v1/articles?category=category-3", {}),
+        ("article by slug", f"{base}/api/v1/articles/slug/{slug}", {}),
+        ("search, selective term", f"{base}/api/v1/articles?q=zephyrine&fields={TEASER}", {}),
+        ("search, common term", f"{base}/api/v1/articles?q=market&fields={TEASER}", {}),
+        ("304 home list", list_url, {"If-None-Match": etag_of(list_url)}),
+        (
+            "304 article by slug",
+            f"{base}/api/v1/articles/slug/{slug}",
+            {"If-None-Match": etag_of(f"{base}/api/v1/articles/slug/{slug}")},
+        ),
+    ]
+    cases = [c for c in cases if not args.only or args.only in c[0] or "baseline" in c[0]]
+    for _, url, headers in cases:
+        wrk(url, 2, args.connections, headers)  # warm-up
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
+    for round_ in range(args.rounds):
+        for name, url, headers in cases:  # interleaved: machine noise hits all alike
+            result = wrk(url, args.seconds, args.connections, headers)
+            runs[name].append(result)
+            print(
+                f"[{round_ + 1}/{args.rounds}] {name:36} {result['rps']:9.0f} rps  "
+                f"p50 {result['p50_ms']:6.1f} ms"
+                f"{'  ERRORS ' + str(int(result['errors'])) if result['errors'] else ''}"
+            )
+    rows = []
+    for name, url, _ in cases:
+        rps = sorted(r["rps"] for r in runs[name])
+        rows.append(
+            {
+                "name": name,
+                "url": url.removeprefix(base),
+                "rps": rps[len(rps) // 2],
+                "rps_runs": rps,
+                "errors": sum(r["errors"] for r in runs[name]),
+            }
+        )
+    return rows
+
+
+def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
+    by_name = {str(r["name"]): float(r["rps"]) for r in rows}  # type: ignore[arg-type]
+    hello, one = by_name["hello JSON (baseline)"], by_name["one Core query (baseline)"]
+    print(f"\n{'endpoint (median rps)':36} {'rps':>9} {'/ one-query':>12} {'/ hello':>9}")
+    for row in rows:
+        rps = float(row["rps"])  # type: ignore[arg-type]
+        print(f"{row['name']!s:36} {rps:9.0f} {rps / one:12.2f} {rps / hello:9.2f}")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"throughput-{args.articles}-{stamp}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "articles": args.articles,
+                "seconds": args.seconds,
+                "database": args.database or "sqlite",
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
