@@ -66,39 +66,61 @@ def upgrade():
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("body_text", sa.Text(), nullable=False),
         sa.Column("tag_names", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="CASCADE",
-                                name=op.f("fk_search_documents_article_id_articles")),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_search_documents_article_id_articles"),
+        ),
         sa.PrimaryKeyConstraint("article_id", name=op.f("pk_search_documents")),
     )
     for statement in SQLITE_INDEX if op.get_bind().dialect.name == "sqlite" else POSTGRES_INDEX:
         op.execute(statement)
     _backfill()
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("updated_at", sa.DateTime(timezone=True),
-                                      server_default=sa.func.now(), nullable=False))
+        batch_op.add_column(
+            sa.Column(
+                "updated_at",
+                sa.DateTime(timezone=True),
+                server_default=sa.func.now(),
+                nullable=False,
+            )
+        )
 
 
 def _backfill():
     """Index the articles that exist already (the app keeps the index current after)."""
     bind = op.get_bind()
     tags = {}
-    for article_id, name in bind.execute(sa.text(
-        "SELECT at.article_id, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id "
-        "ORDER BY at.article_id, at.position"
-    )):
+    for article_id, name in bind.execute(
+        sa.text(
+            "SELECT at.article_id, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id "
+            "ORDER BY at.article_id, at.position"
+        )
+    ):
         tags.setdefault(article_id, []).append(name)
     rows = [
-        {"article_id": row.id, "title": row.title, "excerpt": row.excerpt or "",
-         "summary": row.summary or "", "tag_names": " ".join(tags.get(row.id, [])),
-         "body_text": " ".join(nh3.clean(row.body_html or "", tags=set()).split())}
-        for row in bind.execute(sa.text(
-            "SELECT id, title, excerpt, summary, body_html FROM articles"))
+        {
+            "article_id": row.id,
+            "title": row.title,
+            "excerpt": row.excerpt or "",
+            "summary": row.summary or "",
+            "tag_names": " ".join(tags.get(row.id, [])),
+            "body_text": " ".join(nh3.clean(row.body_html or "", tags=set()).split()),
+        }
+        for row in bind.execute(
+            sa.text("SELECT id, title, excerpt, summary, body_html FROM articles")
+        )
     ]
     if rows:
-        bind.execute(sa.text(
-            "INSERT INTO search_documents (article_id, title, excerpt, summary, body_text, "
-            "tag_names) VALUES (:article_id, :title, :excerpt, :summary, :body_text, "
-            ":tag_names)"), rows)
+        bind.execute(
+            sa.text(
+                "INSERT INTO search_documents (article_id, title, excerpt, summary, body_text, "
+                "tag_names) VALUES (:article_id, :title, :excerpt, :summary, :body_text, "
+                ":tag_names)"
+            ),
+            rows,
+        )
 
 
 def downgrade():

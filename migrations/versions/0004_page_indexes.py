@@ -18,10 +18,13 @@ def upgrade():
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.drop_index("ix_articles_category_id")
         batch_op.drop_index("ix_articles_publication_id")
-        batch_op.create_index("ix_articles_category_status_published",
-                              ["category_id", "status", "published_at", "id"])
-        batch_op.create_index("ix_articles_publication_status_published",
-                              ["publication_id", "status", "published_at", "id"])
+        batch_op.create_index(
+            "ix_articles_category_status_published", ["category_id", "status", "published_at", "id"]
+        )
+        batch_op.create_index(
+            "ix_articles_publication_status_published",
+            ["publication_id", "status", "published_at", "id"],
+        )
 
 
 def downgrade():
