@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cms.models.base import Base, Timestamped
+from cms.models.base import Base, Timestamped, string_enum
 from cms.models.media import Image
 from cms.models.people import Author
 from cms.models.publication import Publication
@@ -54,17 +53,6 @@ CONTENT_TYPES = (
     "website",
     "other",
 )
-
-
-def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class ArticleAuthor(Base):
@@ -127,10 +115,10 @@ class Article(Timestamped, Base):
     title: Mapped[str] = mapped_column(String(500))
     excerpt: Mapped[str | None] = mapped_column(Text)
     # The body as written (kept for lossless export) and its sanitized HTML rendering.
-    body_format: Mapped[BodyFormat] = mapped_column(_enum(BodyFormat, "body_format"))
+    body_format: Mapped[BodyFormat] = mapped_column(string_enum(BodyFormat, "body_format"))
     body_source: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[ArticleStatus] = mapped_column(_enum(ArticleStatus, "article_status"))
+    status: Mapped[ArticleStatus] = mapped_column(string_enum(ArticleStatus, "article_status"))
     published_at: Mapped[datetime | None]
 
     category_id: Mapped[int | None] = mapped_column(

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cms.models.base import Base, Timestamped
+from cms.models.base import Base, Timestamped, string_enum
 from cms.models.people import Role
 
 
@@ -22,16 +22,7 @@ class ApiToken(Timestamped, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the secret, so people can tell their tokens apart.
     prefix: Mapped[str] = mapped_column(String(16))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            name="role",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

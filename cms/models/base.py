@@ -1,9 +1,10 @@
 """Declarative base, shared column types and the constraint naming convention."""
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
@@ -42,6 +43,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite hands back text (or a naive datetime); PostgreSQL an aware one.
         stamp: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
         return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def string_enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    """A str enum stored as its values in a VARCHAR with a CHECK constraint: portable,
+    and a new member is a migration of the constraint, not of a native type."""
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        name=name,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def utcnow() -> datetime:

@@ -2,10 +2,10 @@
 
 import enum
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cms.models.base import Base, Timestamped
+from cms.models.base import Base, Timestamped, string_enum
 
 
 class Role(enum.StrEnum):
@@ -25,16 +25,7 @@ class User(Timestamped, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-            name="role",
-        )
-    )
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped when the password, role or active flag changes: every token issued before
     # carries the old number and stops working at once.
