@@ -27,9 +27,9 @@ def render_item(type_, obj, _autogen_context):  # type: ignore[no-untyped-def]
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     """Leave the full-text index (created by hand in the migrations) out of autogenerate."""
-    from cms.models.search import is_search_index
+    from cms.models.search import is_migration_only
 
-    return not is_search_index(name, type_)
+    return not is_migration_only(name, type_)
 
 
 def run_migrations_offline() -> None:

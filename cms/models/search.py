@@ -40,8 +40,19 @@ class ContentState(Base):
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-def is_search_index(name: str | None, kind: str) -> bool:
+# PostgreSQL cannot walk an ascending index backwards into DESC NULLS LAST (the order
+# newest-first lists use); these indexes, made by migration 0005, hold that order.
+POSTGRES_DESC_INDEXES = (
+    "ix_articles_status_published_desc",
+    "ix_articles_category_status_published_desc",
+    "ix_articles_publication_status_published_desc",
+)
+
+
+def is_migration_only(name: str | None, kind: str) -> bool:
     """Objects the migrations create beside the models (for schema comparisons)."""
     if kind == "table":
         return bool(name and name.startswith(FTS_TABLE))
+    if kind == "index" and name in POSTGRES_DESC_INDEXES:
+        return True
     return (kind, name) in {("column", TSVECTOR_COLUMN), ("index", TSVECTOR_INDEX)}
