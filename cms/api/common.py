@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from sqlalchemy import Select, func, select
 
 from cms.services import DbSession
@@ -111,16 +110,6 @@ def paginate_scalars(
     """One page of ORM objects and the total count of the query."""
     items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
     return items, count(session, query)
-
-
-def current_user_id() -> int | None:
-    """The authenticated user's id, or None for anonymous requests.
-
-    A token that is present but bad still fails with 401: optional is not lenient.
-    """
-    verify_jwt_in_request(optional=True)
-    identity = get_jwt_identity()
-    return int(identity) if identity is not None else None
 
 
 class Reference(ma.Schema):

@@ -9,7 +9,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import Float, Integer, Subquery, bindparam, delete, select, text
+from sqlalchemy import Float, Integer, Subquery, bindparam, select, text
 from sqlalchemy.orm import selectinload
 
 from cms.models import Article, ArticleTag, SearchDocument
@@ -57,10 +57,6 @@ def reindex(session: DbSession, article_ids: Iterable[int]) -> None:
             .options(selectinload(Article.tag_links).selectinload(ArticleTag.tag))
         )
         index_articles(session, session.scalars(query))
-
-
-def forget(session: DbSession, article_id: int) -> None:
-    session.execute(delete(SearchDocument).where(SearchDocument.article_id == article_id))
 
 
 def fts5_query(user_query: str) -> str | None:

@@ -1,37 +1,32 @@
-"""The article read path: Core rows straight to dicts, one query per to-many relation.
+"""The article read path: Core rows straight to dicts, cached per article version.
 
 This is the hot path of the site (see PERFORMANCE.md): no ORM objects are hydrated and
-no marshmallow dump runs. To-one relations ride along in the main query as LEFT JOINs;
-authors, tags and citing pages cost one query each, whatever the number of rows, and
-only when the response shows them. `include` swaps compact references for full objects
-(one more query per included to-one relation).
+no marshmallow dump runs. A list first selects (id, version, updated_at) in order, then
+takes each article's rendering from a per-process cache, fetching only the missing
+ones: to-one relations ride along as LEFT JOINs, authors, tags and citing pages cost one
+query each whatever the number of rows (relations.py). `include` swaps compact
+references for full objects (one more query per included to-one relation).
 """
 
 import os
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from cms.api.articles.relations import by_id, related
 from cms.api.common import AnySelect
 from cms.caching import CACHES, LRU
 from cms.models import (
     Article,
-    ArticleAuthor,
-    ArticleTag,
-    Author,
     BodyFormat,
     Category,
     Image,
-    Page,
     Publication,
-    Tag,
-    page_citations,
 )
 from cms.services import DbSession
-from cms.services.credibility import LABELS, effective_credibility
+from cms.services.credibility import effective_credibility
 
 category_alias = aliased(Category)
 image_alias = aliased(Image)
@@ -76,34 +71,6 @@ _JOINED_COLUMNS = (
     publication_alias.name.label("publication_name"),
     publication_alias.credibility.label("publication_credibility"),
 )
-# Extra columns of each relation when it is included in full.
-_FULL = {
-    "authors": (Author.bio, Author.avatar_url, Author.website_url),
-    "tags": (Tag.description,),
-    "cited_by": (Page.summary,),
-    "category": (Category.id, Category.slug, Category.name, Category.description),
-    "cover_image": (
-        Image.id,
-        Image.url,
-        Image.width,
-        Image.height,
-        Image.alt,
-        Image.caption,
-        Image.credit,
-        Image.license,
-    ),
-    "publication": (
-        Publication.id,
-        Publication.slug,
-        Publication.name,
-        Publication.url,
-        Publication.domain,
-        Publication.credibility,
-        Publication.peer_reviewed,
-        Publication.description,
-    ),
-}
-
 
 # Statements are built once: building a 40-column SELECT per request costs more than
 # running it. Requests only add WHERE/ORDER BY/LIMIT (cheap, generative copies).
@@ -185,11 +152,11 @@ def fetch_articles(
         return []
     ids = [row["id"] for row in rows]
     authors, tags, cited_by = (
-        _related(session, name, ids, full=name in include)
+        related(session, name, ids, full=name in include)
         for name in ("authors", "tags", "cited_by")
     )
     full_to_one = {
-        name: _by_id(session, name, {row[key] for row in rows} - {None})
+        name: by_id(session, name, {row[key] for row in rows} - {None})
         for name, key in (
             ("category", "category_id"),
             ("cover_image", "image_id"),
@@ -288,78 +255,3 @@ def _full_or(
     if key is None or name not in full:
         return compact
     return full[name][key]
-
-
-def _by_id(session: DbSession, name: str, ids: set[int]) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    found = {}
-    for item in _rows(session, _BY_ID[name], ids):
-        if name == "cover_image":
-            item["srcset"] = []  # responsive renditions arrive with image uploads
-        if name == "publication":
-            item["credibility_label"] = LABELS[item["credibility"]]
-        found[item["id"]] = item
-    return found
-
-
-def _rows(session: DbSession, statement: Any, ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Run a prebuilt statement for these ids on the Core connection (no ORM layer)."""
-    result = session.connection().execute(statement, {"ids": list(ids)})
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
-
-
-def _grouped(session: DbSession, statement: Any, ids: list[int]) -> dict[int, list[Any]]:
-    grouped: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-    for item in _rows(session, statement, ids):
-        grouped[item.pop("article_id")].append(item)
-    return grouped
-
-
-_IDS: Any = bindparam("ids", expanding=True)
-_BY_ID = {
-    name: select(*columns).where(columns[0].in_(_IDS))
-    for name, columns in _FULL.items()
-    if name in ("category", "cover_image", "publication")
-}
-
-
-def _relation_queries(full: bool) -> dict[str, Any]:
-    return {
-        "authors": select(
-            ArticleAuthor.article_id,
-            Author.id,
-            Author.slug,
-            Author.name,
-            *(_FULL["authors"] if full else ()),
-        )
-        .join(Author, Author.id == ArticleAuthor.author_id)
-        .where(ArticleAuthor.article_id.in_(_IDS))
-        .order_by(ArticleAuthor.article_id, ArticleAuthor.position),
-        "tags": select(
-            ArticleTag.article_id, Tag.id, Tag.slug, Tag.name, *(_FULL["tags"] if full else ())
-        )
-        .join(Tag, Tag.id == ArticleTag.tag_id)
-        .where(ArticleTag.article_id.in_(_IDS))
-        .order_by(ArticleTag.article_id, ArticleTag.position),
-        "cited_by": select(
-            page_citations.c.article_id,
-            Page.id,
-            Page.slug,
-            Page.title,
-            Page.type,
-            Page.quality,
-            *(_FULL["cited_by"] if full else ()),
-        )
-        .join(Page, Page.id == page_citations.c.page_id)
-        .where(page_citations.c.article_id.in_(_IDS))
-        .order_by(page_citations.c.article_id, Page.quality.desc(), Page.id),
-    }
-
-
-_RELATIONS = {full: _relation_queries(full) for full in (False, True)}
-
-
-def _related(session: DbSession, name: str, ids: list[int], *, full: bool) -> dict[int, list[Any]]:
-    return _grouped(session, _RELATIONS[full][name], ids)
