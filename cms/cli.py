@@ -1,7 +1,11 @@
 """`flask cms ...`: operator commands. They call the same services as the API."""
 
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
 from cms.models import Role
@@ -27,6 +31,31 @@ def create_user_command(email: str, password: str, role: str, display_name: str 
     )
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@cms_cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_command(directory: Path) -> None:
+    """Write every article as DIRECTORY/<slug>.md (front matter over its body)."""
+    from cms.models import Article, ArticleAuthor, ArticleTag
+    from cms.services.posts import export_post
+
+    directory.mkdir(parents=True, exist_ok=True)
+    query = (
+        select(Article)
+        .order_by(Article.id)
+        .options(
+            selectinload(Article.author_links).selectinload(ArticleAuthor.author),
+            selectinload(Article.tag_links).selectinload(ArticleTag.tag),
+            selectinload(Article.category),
+            selectinload(Article.cover_image),
+        )
+    )
+    written = 0
+    for article in db.session.scalars(query):
+        (directory / f"{article.slug}.md").write_text(export_post(article), encoding="utf-8")
+        written += 1
+    click.echo(f"Exported {written} articles to {directory}.")
 
 
 @cms_cli.command("load-demo")

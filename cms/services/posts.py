@@ -1,6 +1,8 @@
-"""Import of the site's markdown posts: YAML front matter over an HTML or Markdown body.
+"""The site's markdown posts: YAML front matter over an HTML or Markdown body, in and out.
 
 Front matter keys: title, date, excerpt, coverImage, author, tags, category, source.
+Export writes back the body as it was written (not the sanitized rendering), so an
+import followed by an export gives the same values and the same body.
 """
 
 from datetime import UTC, date, datetime
@@ -35,7 +37,7 @@ def import_post(session: DbSession, text: str) -> Article:
         "status": ArticleStatus.PUBLISHED,
         "source_url": source,
         "body_html": post.content,
-        "author_ids": [_named(session, Author, meta["author"]).id] if meta.get("author") else [],
+        "author_ids": [_named(session, Author, name).id for name in _as_list(meta.get("author"))],
         "tag_ids": [_named(session, Tag, name).id for name in meta.get("tags") or []],
         "category_id": _named(session, Category, meta["category"]).id
         if meta.get("category")
@@ -92,3 +94,39 @@ def _cover_image(session: DbSession, url: str) -> Image:
 
 def _int(values: list[str] | None) -> int | None:
     return int(values[0]) if values and values[0].isdigit() else None
+
+
+def export_post(article: Article) -> str:
+    """The article as a post file (its bylines, tags, category and cover loaded)."""
+    meta: dict[str, Any] = {"title": article.title}
+    if article.published_at is not None:
+        meta["date"] = _format_date(article.published_at)
+    if article.excerpt is not None:
+        meta["excerpt"] = article.excerpt
+    if article.cover_image is not None:
+        meta["coverImage"] = article.cover_image.url
+    authors = [link.author.name for link in article.author_links]
+    if authors:
+        meta["author"] = authors[0] if len(authors) == 1 else authors
+    if article.tag_links:
+        meta["tags"] = [link.tag.name for link in article.tag_links]
+    if article.category is not None:
+        meta["category"] = article.category.name
+    if article.source_url:
+        meta["source"] = article.source_url
+    post = frontmatter.Post(article.body_source, **meta)
+    return frontmatter.dumps(post, sort_keys=False, width=88) + "\n"
+
+
+def _format_date(moment: datetime) -> str:
+    """A plain date when the time is midnight UTC (as the site's posts write it)."""
+    moment = moment.astimezone(UTC)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return moment.date().isoformat()
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]

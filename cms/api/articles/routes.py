@@ -31,6 +31,7 @@ from cms.caching import (
     raw_fetchone,
     remember,
     require_if_match,
+    strong_etag,
     versioned_etag,
 )
 from cms.extensions import Blueprint, db, json_response
@@ -38,6 +39,7 @@ from cms.models import Article, ArticleStatus, Role
 from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services.articles import create_article, update_article
+from cms.services.posts import export_post
 from cms.services.search import ranked_matches, snippets
 
 blp = Blueprint(
@@ -57,6 +59,14 @@ def _project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str
 
 
 ANONYMOUS = "anonymous"
+MARKDOWN = "text/markdown"
+MARKDOWN_RESPONSE = {
+    "content_type": MARKDOWN,
+    "success": True,
+    "schema": {"type": "string"},
+    "description": "The article as JSON; with Accept: text/markdown, as the site's "
+    "front-matter post (lossless: the body as written)",
+}
 
 
 def _stamp(where: ColumnElement[bool], principal: Any) -> Any:
@@ -85,11 +95,21 @@ def _published_stamp() -> Any:
     return SimpleNamespace(id=row[0], version=row[1], updated_at=updated_at)
 
 
+def _wants_markdown() -> bool:
+    accept = request.accept_mimetypes
+    return accept.best_match(["application/json", MARKDOWN]) == MARKDOWN
+
+
 @blp.before_request
 def _revalidate_anonymously() -> Response | None:
     """CDNs and browsers revalidate without credentials: answer their 304s before any
     argument parsing or auth work (the validators need neither)."""
-    if request.method != "GET" or not request.if_none_match or "Authorization" in request.headers:
+    if (
+        request.method != "GET"
+        or not request.if_none_match
+        or "Authorization" in request.headers
+        or _wants_markdown()  # another representation, with its own validator
+    ):
         return None
     if request.endpoint == "articles.Articles":
         return not_modified(list_etag(ANONYMOUS))
@@ -108,11 +128,24 @@ def _article_response(
     if stamp is None:
         fail(404, detail="No such article.")
     etag = _item_etag(stamp)
+    if status == 200 and _wants_markdown():
+        return _markdown_response(stamp, strong_etag(etag, MARKDOWN))
     if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
         return cached
     fields, include = _shape(args)
     [article] = load_articles(db.session, [stamp], include=include)
     response = json_response(_project(article, fields), status, headers)
+    return conditional(response, etag, stamp.updated_at)
+
+
+def _markdown_response(stamp: Any, etag: str) -> Response:
+    """The article as the site's front-matter post (what `flask cms export` writes)."""
+    if cached := not_modified(etag, stamp.updated_at):
+        return cached
+    article = db.session.get(Article, stamp.id)
+    assert article is not None  # just stamped, in this transaction
+    response = Response(export_post(article), mimetype=MARKDOWN)
+    response.vary.add("Accept")
     return conditional(response, etag, stamp.updated_at)
 
 
@@ -239,6 +272,7 @@ class ArticleById(MethodView):
     @blp.arguments(ArticleShapeArgs, location="query")
     @blp.response(200, ArticleSchema)
     @blp.errors(400, 401, 404)
+    @blp.alt_response(200, **MARKDOWN_RESPONSE)
     @blp.doc(operationId="getArticle")
     def get(self, args: dict[str, Any], article_id: int) -> Response:
         """Get an article by id"""
@@ -281,6 +315,7 @@ class ArticleBySlug(MethodView):
     @blp.arguments(ArticleShapeArgs, location="query")
     @blp.response(200, ArticleSchema)
     @blp.errors(400, 401, 404)
+    @blp.alt_response(200, **MARKDOWN_RESPONSE)
     @blp.doc(operationId="getArticleBySlug")
     def get(self, args: dict[str, Any], slug: str) -> Response:
         """Get an article by slug"""
