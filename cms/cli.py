@@ -1,10 +1,12 @@
 """`flask cms ...`: operator commands. They call the same services as the API."""
 
+import sys
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
@@ -31,6 +33,43 @@ def create_user_command(email: str, password: str, role: str, display_name: str 
     )
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@cms_cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def import_command(paths: tuple[Path, ...]) -> None:
+    """Import post files (or every *.md below folders); one bad file stops no other."""
+    from cms.services.errors import InvalidContentError
+    from cms.services.posts import import_post
+
+    files = sorted({f for p in paths for f in ([p] if p.is_file() else p.rglob("*.md"))})
+    failures: list[tuple[Path, str]] = []
+    with click.progressbar(files, label="Importing", file=sys.stderr) as progress:
+        for path in progress:
+            try:  # each file its own transaction: a failure leaves nothing half-written
+                import_post(db.session, path.read_text(encoding="utf-8"))
+                db.session.commit()
+            except InvalidContentError as error:
+                db.session.rollback()
+                failures.append(
+                    (
+                        path,
+                        "; ".join(
+                            f"{field}: {' '.join(map(str, messages))}"
+                            for field, messages in error.errors.items()
+                        ),
+                    )
+                )
+            except (UnicodeDecodeError, SQLAlchemyError) as error:
+                db.session.rollback()
+                failures.append((path, str(error).splitlines()[0]))
+    for path, reason in failures:
+        click.echo(f"{path}: {reason}", err=True)
+    click.echo(
+        f"Imported {len(files) - len(failures)} of {len(files)} files, {len(failures)} failed."
+    )
+    if failures:
+        raise SystemExit(1)
 
 
 @cms_cli.command("export")

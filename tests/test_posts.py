@@ -4,13 +4,13 @@ from pathlib import Path
 
 import frontmatter
 import pytest
-import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
 from cms.demo import SAMPLE_POST
 from cms.extensions import db
 from cms.models import Article
+from cms.services.errors import InvalidContentError
 from cms.services.posts import import_post
 from tests.conftest import SHARED_SAMPLES
 from tests.factories import ArticleFactory
@@ -77,8 +77,43 @@ def test_export_command_writes_every_article(app: Flask, tmp_path: Path) -> None
 
 
 def test_unsafe_yaml_is_refused_not_run(app: Flask) -> None:
-    with pytest.raises(yaml.YAMLError):
+    with pytest.raises(InvalidContentError) as refused:
         import_post(
             db.session,
             '---\ntitle: !!python/object/apply:os.system ["id"]\ndate: 2025-01-01\n---\nbody',
         )
+    assert list(refused.value.errors) == ["front_matter"]
+
+
+def test_import_command_reports_bad_files_and_imports_the_rest(app: Flask, tmp_path: Path) -> None:
+    (tmp_path / "good.md").write_text(sample_text(), encoding="utf-8")
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "unsafe.md").write_text(
+        '---\ntitle: !!python/object/apply:os.system ["touch pwned"]\ndate: 2025-01-01\n---\nx'
+    )
+    (tmp_path / "no-title.md").write_text("---\ndate: '2025-01-01'\n---\nbody")
+    (tmp_path / "bad-date.md").write_text("---\ntitle: Someday\ndate: someday\n---\nbody")
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["cms", "import", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert "Imported 1 of 4 files, 3 failed." in result.output
+    assert "unsafe.md: front_matter: Not safe, valid YAML" in result.output
+    assert "no-title.md: title: Missing front matter key." in result.output
+    assert "bad-date.md: date: Not a date: 'someday'." in result.output
+    assert not (Path.cwd() / "pwned").exists()
+    assert db.session.query(Article).count() == 1
+
+    again = runner.invoke(args=["cms", "import", str(tmp_path / "good.md")])
+    assert again.exit_code == 0, again.output
+    assert db.session.query(Article).count() == 1  # re-importing is idempotent
+
+
+def test_posts_without_source_dedup_by_slug(app: Flask) -> None:
+    text = "---\ntitle: Local news\ndate: '2025-02-01'\n---\n<p>One</p>"
+    first = import_post(db.session, text)
+    second = import_post(db.session, text.replace("One", "Two"))
+    db.session.commit()
+    assert first.id == second.id
+    assert second.body_source == "<p>Two</p>"

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import frontmatter
+import yaml
 from slugify import slugify
 from sqlalchemy import select
 
@@ -23,8 +24,12 @@ REQUIRED_KEYS = ("title", "date")
 
 
 def import_post(session: DbSession, text: str) -> Article:
-    """Create (or, when its source was imported before, update) the article of a post."""
-    post = frontmatter.loads(text)
+    """Create the article of a post, or update the one imported before: the same
+    source (resource_id) first, else the same slug. Idempotent."""
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as error:  # safe loading: python tags are refused, not run
+        raise InvalidContentError({"front_matter": [f"Not safe, valid YAML: {error}"]}) from None
     meta: dict[str, Any] = dict(post.metadata)
     missing = [key for key in REQUIRED_KEYS if not meta.get(key)]
     if missing:
@@ -38,7 +43,7 @@ def import_post(session: DbSession, text: str) -> Article:
         "source_url": source,
         "body_html": post.content,
         "author_ids": [_named(session, Author, name).id for name in _as_list(meta.get("author"))],
-        "tag_ids": [_named(session, Tag, name).id for name in meta.get("tags") or []],
+        "tag_ids": [_named(session, Tag, name).id for name in _as_list(meta.get("tags"))],
         "category_id": _named(session, Category, meta["category"]).id
         if meta.get("category")
         else None,
@@ -51,11 +56,16 @@ def import_post(session: DbSession, text: str) -> Article:
             select(Publication).where(Publication.domain == domain_of(source))
         )
         data["publication_id"] = publication.id if publication else None
-        existing = session.scalar(
-            select(Article).where(Article.resource_id == resource_id_for(source))
-        )
-        if existing is not None:
-            return update_article(session, existing, data)
+    existing = (
+        session.scalar(select(Article).where(Article.resource_id == resource_id_for(source)))
+        if source
+        else None
+    )
+    existing = existing or session.scalar(
+        select(Article).where(Article.slug == slugify(data["title"], max_length=196))
+    )
+    if existing is not None:
+        return update_article(session, existing, data)
     return create_article(session, data)
 
 
