@@ -71,15 +71,13 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         return obj
 
     def changing(obj: Any) -> Callable[[], None]:
-        """Check If-Match before a change; returns what to run once it is flushed."""
-        require_if_match(object_etag(obj))
+        """Before a create, change or delete: what to run once it is flushed."""
         return res.on_change(db.session, obj) if res.on_change else _nothing
 
     def save(obj: Any, data: dict[str, Any], *, new: bool) -> Any:
-        if new:
-            changed = res.on_change(db.session, obj) if res.on_change else _nothing
-        else:
-            changed = changing(obj)
+        if not new:
+            require_if_match(object_etag(obj))
+        changed = changing(obj)
         if new and res.slug_from and "slug" not in data:
             slug_column = res.model.slug  # type: ignore[attr-defined]
             data = {**data, "slug": unique_slug(db.session, slug_column, data[res.slug_from])}
@@ -146,6 +144,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             )
             def delete(self, item_id: int) -> None:
                 obj = get_or_404(item_id)
+                require_if_match(object_etag(obj))
                 changed = changing(obj)
                 db.session.delete(obj)
                 db.session.flush()  # surface "still referenced" here, as a 409

@@ -76,7 +76,8 @@ def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:
     showing = _articles_showing(item)
     if showing is None:
         return _nothing
-    before = set(session.scalars(showing()))  # now: a deleted item's links will be gone
+    # Now: a deleted item's links will be gone. (A new item is shown by nothing yet.)
+    before = set(session.scalars(showing())) if item.id is not None else set()
 
     def finish() -> None:
         # ...and after: a new or edited page may cite articles it did not cite before.

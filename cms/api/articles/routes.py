@@ -160,10 +160,6 @@ def _article_to_change(article_id: int) -> Article:
     return article
 
 
-def _current_etag(article: Article) -> str:
-    return _item_etag(article)
-
-
 @blp.route("")
 class Articles(MethodView):
     @blp.arguments(ArticleQueryArgs, location="query")
@@ -291,7 +287,7 @@ class ArticleById(MethodView):
         """
         article = _article_to_change(article_id)
         data = authorize_article_write(db.session, require_principal(), article, data)
-        require_if_match(_current_etag(article))
+        require_if_match(_item_etag(article))
         update_article(db.session, article, data)
         return _article_response(Article.id == article_id, {})
 
@@ -306,7 +302,7 @@ class ArticleById(MethodView):
         """
         article = _article_to_change(article_id)
         authorize_article_delete(require_principal(), article)
-        require_if_match(_current_etag(article))
+        require_if_match(_item_etag(article))
         db.session.delete(article)
 
 
