@@ -32,6 +32,7 @@ from cms.models import (
     Tag,
 )
 from cms.problems import fail
+from cms.services import DbSession
 
 T = TypeVar("T")
 
@@ -147,7 +148,7 @@ def remember(key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
-def mark_content_changed(session: Session) -> None:
+def mark_content_changed(session: DbSession) -> None:
     """For changes made with Core statements, which the ORM events below cannot see."""
     session.info["content_changed"] = True
 

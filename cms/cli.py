@@ -105,3 +105,44 @@ def load_demo_command() -> None:
     added = load_demo(db.session)
     db.session.commit()
     click.echo(f"Demo content: {added} articles added." if added else "Demo content present.")
+
+
+@cms_cli.command("ingest")
+@click.argument("feed_ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Fetch active feeds even if not due.")
+def ingest_command(feed_ids: tuple[int, ...], everything: bool) -> None:
+    """Fetch the feeds that are due (or the given ids) and store their new items.
+
+    Each feed is its own transaction; a feed that fails records its error and the
+    others go on. Exits 1 when any feed failed."""
+    from flask import current_app
+
+    from cms.models import Feed, FetchOutcome, utcnow
+    from cms.services.fetching import FetchPolicy
+    from cms.services.ingest import cache_source_pages, ingest_feed
+
+    policy = FetchPolicy.from_config(current_app.config)
+    now = utcnow()
+    query = select(Feed).order_by(Feed.id)
+    if feed_ids:
+        query = query.where(Feed.id.in_(feed_ids))
+    feeds = [
+        f
+        for f in db.session.scalars(query)
+        if feed_ids or (everything and f.is_active) or f.is_due(now)
+    ]
+    new = failed = 0
+    with click.progressbar(feeds, label="Ingesting", file=sys.stderr) as progress:
+        for feed in progress:
+            result = ingest_feed(db.session, feed, policy)
+            db.session.commit()
+            if feed.cache_sources and result.new_article_ids:
+                cache_source_pages(db.session, result.new_article_ids, policy)
+                db.session.commit()
+            new += result.new_items
+            if result.status is FetchOutcome.ERROR:
+                failed += 1
+                click.echo(f"\nFeed {feed.id} ({feed.url}): {result.error}", err=True)
+    click.echo(f"Fetched {len(feeds)} feeds: {new} new articles, {failed} feeds failed.")
+    if failed:
+        raise SystemExit(1)

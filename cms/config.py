@@ -65,6 +65,12 @@ def from_environment() -> dict[str, Any]:
         # Anonymous GETs: how long browsers (max-age) and CDNs (s-maxage) may keep them.
         "CACHE_MAX_AGE": int(os.environ.get("CACHE_MAX_AGE", 60)),
         "CACHE_S_MAXAGE": int(os.environ.get("CACHE_S_MAXAGE", 300)),
+        # Fetching feeds and source pages: one deadline and one byte cap per document.
+        "FETCH_TIMEOUT": float(os.environ.get("FETCH_TIMEOUT", 10)),
+        "FETCH_MAX_BYTES": int(os.environ.get("FETCH_MAX_BYTES", 20 * 1024 * 1024)),
+        # Private addresses that may be fetched anyway, comma-separated: "10.1.2.3:8080",
+        # "192.168.0.0/16". Empty: only public addresses (no SSRF into the network).
+        "FETCH_ALLOW": [e for e in os.environ.get("FETCH_ALLOW", "").split(",") if e.strip()],
         # Search ranks the newest this-many matches (bounded cost on common words).
         "SEARCH_RANK_WINDOW": int(os.environ.get("SEARCH_RANK_WINDOW", 1000)),
     }

@@ -36,7 +36,10 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "in_use": (409, "Other content still refers to this item."),
     "precondition_failed": (412, "The If-Match validator is stale."),
     "payload_too_large": (413, "The request body is too large."),
-    "unsupported_media_type": (415, "The request body must be application/json."),
+    "unsupported_media_type": (
+        415,
+        "The request body is not in a media type this operation takes.",
+    ),
     "validation_error": (422, "The request has invalid fields; see `errors`."),
     "precondition_required": (428, "This write needs an If-Match header."),
     "rate_limited": (429, "Too many requests; retry after the Retry-After delay."),

@@ -17,7 +17,7 @@ from cms.auth.permissions import Rule
 from cms.auth.principal import RANKS
 from cms.auth.tokens import create_api_token, issue_token_pair
 from cms.extensions import db
-from cms.models import ArticleStatus, Author, Role, User
+from cms.models import ArticleStatus, Author, Feed, Role, User
 from tests.conftest import FAST_PASSWORD
 from tests.factories import (
     ArticleFactory,
@@ -79,7 +79,15 @@ def make_caller(kind: str, password_hash: str) -> Caller:
     return Caller(kind, {"Authorization": f"Bearer {token}"}, role, user, author)
 
 
-# A recipe makes what the call needs and returns (url, json body, success status).
+@dataclass
+class Raw:
+    """A body that is not JSON."""
+
+    data: str
+    content_type: str
+
+
+# A recipe makes what the call needs and returns (url, json body or Raw, success status).
 Recipe = Callable[[Caller, str], tuple[str, Any, int]]
 
 
@@ -116,6 +124,14 @@ def other_user() -> Any:
     return user
 
 
+def feed() -> Any:
+    # Not allow-listed, so a fetch is refused before any connection (status "error").
+    row = Feed(url="http://127.0.0.1:9/feed")
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
 def api_token() -> Any:
     token, _ = create_api_token(
         db.session, name="t", role=Role.EDITOR, expires_at=None, created_by=None
@@ -150,6 +166,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "images.Image", "images", {"url": "https://i.example/a.png"}, {"alt": "x"}, ImageFactory
     ),
     **crud("pages.Page", "pages", {"title": "P", "type": "Risk"}, {"quality": 5}, PageFactory),
+    ("articles.ArticleImport", "POST"): lambda c, s: (
+        "/api/v1/articles/import",
+        Raw("---\ntitle: Imported\ndate: 2026-01-02\n---\nBody", "text/markdown"),
+        201,
+    ),
+    **crud("feeds.Feed", "feeds", {"url": "https://example.com/rss"}, {"is_active": False}, feed),
+    ("feeds.FeedFetch", "POST"): lambda c, s: (f"/api/v1/feeds/{feed().id}/fetch", None, 200),
     ("users.Users", "POST"): lambda c, s: (
         "/api/v1/users",
         {
@@ -236,7 +259,16 @@ def test_permission_matrix(
     # If-Match: * passes the precondition whatever the version: this test is about who
     # may write; lost-update protection has tests of its own.
     headers = {**caller.headers, "If-Match": "*"}
-    response = client.open(url, method=operation[1], json=body, headers=headers)
+    if isinstance(body, Raw):
+        response = client.open(
+            url,
+            method=operation[1],
+            data=body.data,
+            content_type=body.content_type,
+            headers=headers,
+        )
+    else:
+        response = client.open(url, method=operation[1], json=body, headers=headers)
 
     assert response.status_code == expected_status(rule, caller, scope, success), response.json
     if response.status_code >= 400:

@@ -1,6 +1,8 @@
 """The site's front-matter posts: what is imported comes back out the same."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import frontmatter
 import pytest
@@ -30,7 +32,7 @@ def markdown_of(client: FlaskClient, article_id: int) -> str:
 
 def test_import_export_import_round_trip(app: Flask, client: FlaskClient) -> None:
     original = frontmatter.loads(sample_text())
-    article = import_post(db.session, sample_text())
+    article, _ = import_post(db.session, sample_text())
     db.session.commit()
 
     exported = markdown_of(client, article.id)
@@ -39,9 +41,9 @@ def test_import_export_import_round_trip(app: Flask, client: FlaskClient) -> Non
     assert list(again.metadata) == list(original.metadata)
     assert again.content == original.content  # the body as written, not as sanitized
 
-    reimported = import_post(db.session, exported)
+    reimported, created = import_post(db.session, exported)
     db.session.commit()
-    assert reimported.id == article.id
+    assert (reimported.id, created) == (article.id, False)
     assert db.session.query(Article).count() == 1
     assert markdown_of(client, article.id) == exported
 
@@ -112,8 +114,66 @@ def test_import_command_reports_bad_files_and_imports_the_rest(app: Flask, tmp_p
 
 def test_posts_without_source_dedup_by_slug(app: Flask) -> None:
     text = "---\ntitle: Local news\ndate: '2025-02-01'\n---\n<p>One</p>"
-    first = import_post(db.session, text)
-    second = import_post(db.session, text.replace("One", "Two"))
+    first, _ = import_post(db.session, text)
+    second, _ = import_post(db.session, text.replace("One", "Two"))
     db.session.commit()
     assert first.id == second.id
     assert second.body_source == "<p>Two</p>"
+
+
+def import_request(client: FlaskClient, text: str | bytes, **headers: str) -> Any:
+    return client.post(
+        "/api/v1/articles/import",
+        data=text,
+        headers={"Content-Type": "text/markdown; charset=utf-8", **headers},
+    )
+
+
+def test_import_endpoint_creates_then_updates(client: FlaskClient, auth: dict[str, str]) -> None:
+    created = import_request(client, sample_text(), **auth)
+    assert created.status_code == 201, created.json
+    assert created.headers["Location"].endswith(f"/api/v1/articles/{created.json['id']}")
+    original = frontmatter.loads(sample_text())
+    assert created.json["title"] == original.metadata["title"]
+    assert created.json["source_url"] == original.metadata["source"]
+
+    again = import_request(client, sample_text(), **auth)
+    assert again.status_code == 200
+    assert again.json["id"] == created.json["id"]
+    assert db.session.query(Article).count() == 1
+    exported = markdown_of(client, created.json["id"])
+    assert frontmatter.loads(exported).metadata == original.metadata
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            '---\ntitle: !!python/object/apply:os.system ["touch pwned"]\ndate: 2025-01-01\n---\nx',
+            "front_matter",
+        ),
+        ("---\ndate: '2025-01-01'\n---\nbody", "title"),
+        ("---\ntitle: Someday\ndate: someday\n---\nbody", "date"),
+        (b"---\ntitle: Latin-1 caf\xe9\ndate: 2025-01-01\n---\nx", "body"),
+    ],
+)
+def test_import_endpoint_refuses_bad_posts(
+    client: FlaskClient,
+    auth: dict[str, str],
+    row_counts: Callable[[], dict[str, int]],
+    text: str | bytes,
+    field: str,
+) -> None:
+    before = row_counts()
+    response = import_request(client, text, **auth)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in response.json["errors"]
+    assert row_counts() == before
+    assert not (Path.cwd() / "pwned").exists()
+
+
+def test_import_endpoint_takes_markdown_only(client: FlaskClient, auth: dict[str, str]) -> None:
+    response = client.post("/api/v1/articles/import", json={"title": "x"}, headers=auth)
+    assert response.status_code == 415
+    assert response.json["code"] == "unsupported_media_type"

@@ -10,11 +10,13 @@ from cms.models.article import (
 )
 from cms.models.auth import ApiToken, RevokedToken
 from cms.models.base import Base, utcnow
+from cms.models.feed import Feed, FeedItem, FetchOutcome, ItemStatus
 from cms.models.media import Image
 from cms.models.page import Page, page_citations
 from cms.models.people import Author, Role, User
 from cms.models.publication import Publication
 from cms.models.search import ContentState, SearchDocument
+from cms.models.source_copy import SourceCopy
 from cms.models.taxonomy import Category, Tag
 
 __all__ = [
@@ -29,12 +31,17 @@ __all__ = [
     "BodyFormat",
     "Category",
     "ContentState",
+    "Feed",
+    "FeedItem",
+    "FetchOutcome",
     "Image",
+    "ItemStatus",
     "Page",
     "Publication",
     "RevokedToken",
     "Role",
     "SearchDocument",
+    "SourceCopy",
     "Tag",
     "User",
     "page_citations",

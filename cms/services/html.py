@@ -1,5 +1,8 @@
 """Article bodies: sanitize HTML with nh3, render Markdown with markdown-it-py."""
 
+from functools import partial
+from urllib.parse import urljoin
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -26,9 +29,22 @@ def _allowed_attributes() -> dict[str, set[str]]:
 _ATTRIBUTES = _allowed_attributes()
 
 
-def sanitize_html(html: str) -> str:
-    """Keep links, images, quotes, lists, headings and emphasis; drop anything executable."""
-    return nh3.clean(html, attributes=_ATTRIBUTES, link_rel="noopener noreferrer")
+_URL_ATTRIBUTES = {"href", "src", "cite"}
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Keep links, images, quotes, lists, headings and emphasis; drop anything executable.
+    With `base_url`, relative links become absolute (bodies taken from other sites)."""
+    return nh3.clean(
+        html,
+        attributes=_ATTRIBUTES,
+        link_rel="noopener noreferrer",
+        attribute_filter=partial(_absolute, base_url) if base_url else None,
+    )
+
+
+def _absolute(base_url: str, element: str, attribute: str, value: str) -> str:
+    return urljoin(base_url, value) if attribute in _URL_ATTRIBUTES else value
 
 
 def render_markdown(markdown: str) -> str:

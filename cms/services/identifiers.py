@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 import string
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from slugify import slugify
 from sqlalchemy import select
@@ -12,11 +12,35 @@ from sqlalchemy.orm.attributes import InstrumentedAttribute
 from cms.services import DbSession
 
 _BASE62 = string.digits + string.ascii_letters
+# Query parameters that say how a reader arrived, not what they read.
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def resource_id_for(source_url: str) -> str:
-    """The dedup key of an aggregated item: first 16 hex digits of SHA-256 of its URL."""
-    return hashlib.sha256(source_url.encode()).hexdigest()[:16]
+    """The dedup key of an aggregated item: first 16 hex digits of SHA-256 of its
+    canonical URL (so the same story linked two ways is one article)."""
+    return hashlib.sha256(canonical_url(source_url).encode()).hexdigest()[:16]
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port, fragment and tracking parameters
+    dropped. Path, trailing slash and the other parameters stay: sites differ on them."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    host = (parts.hostname or "").lower()
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not key.lower().startswith(_TRACKING)
+    ]
+    path = parts.path or ("/" if netloc else "")
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
 
 
 def new_stable_id() -> str:

@@ -23,9 +23,9 @@ from cms.services.identifiers import domain_of, resource_id_for, unique_slug
 REQUIRED_KEYS = ("title", "date")
 
 
-def import_post(session: DbSession, text: str) -> Article:
+def import_post(session: DbSession, text: str) -> tuple[Article, bool]:
     """Create the article of a post, or update the one imported before: the same
-    source (resource_id) first, else the same slug. Idempotent."""
+    source (resource_id) first, else the same slug. Idempotent. (article, created)."""
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as error:  # safe loading: python tags are refused, not run
@@ -65,8 +65,8 @@ def import_post(session: DbSession, text: str) -> Article:
         select(Article).where(Article.slug == slugify(data["title"], max_length=196))
     )
     if existing is not None:
-        return update_article(session, existing, data)
-    return create_article(session, data)
+        return update_article(session, existing, data), False
+    return create_article(session, data), True
 
 
 def _parse_date(value: Any) -> datetime:

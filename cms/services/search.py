@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import Float, Integer, Subquery, bindparam, select, text
 from sqlalchemy.orm import selectinload
 
-from cms.models import Article, ArticleTag, SearchDocument
+from cms.models import Article, ArticleTag, SearchDocument, SourceCopy
 from cms.services import DbSession
 from cms.services.html import html_to_text
 
@@ -27,21 +27,33 @@ _BM25 = "bm25(articles_fts, 10.0, 3.0, 3.0, 1.0, 5.0)"
 
 
 def index_articles(session: DbSession, articles: Iterable[Article]) -> None:
-    """(Re)write the search documents of these articles (their tags must be loaded)."""
+    """(Re)write the search documents of these articles (their tags must be loaded).
+    The text of a cached source page is searched as part of the body."""
+    articles = list(articles)
+    sources = dict(
+        session.execute(
+            select(SourceCopy.article_id, SourceCopy.text).where(
+                SourceCopy.article_id.in_([a.id for a in articles])
+            )
+        ).all()
+    )
     for article in articles:
+        body_text = html_to_text(article.body_html)
+        if article.id in sources:
+            body_text += "\n" + sources[article.id]
         session.merge(
             SearchDocument(
                 article_id=article.id,
-                title=_indexable(article.title),
-                excerpt=_indexable(article.excerpt or ""),
-                summary=_indexable(article.summary or ""),
-                body_text=_indexable(html_to_text(article.body_html)),
-                tag_names=" ".join(_indexable(link.tag.name) for link in article.tag_links),
+                title=indexable(article.title),
+                excerpt=indexable(article.excerpt or ""),
+                summary=indexable(article.summary or ""),
+                body_text=indexable(body_text),
+                tag_names=" ".join(indexable(link.tag.name) for link in article.tag_links),
             )
         )
 
 
-def _indexable(text_or_html: str) -> str:
+def indexable(text_or_html: str) -> str:
     """Plain text for the index: entities decoded (excerpts of imported posts carry
     them), angle brackets dropped (PostgreSQL's parser reads "<x ..." as a tag and
     swallows the words after it)."""

@@ -117,7 +117,7 @@ def _revalidate_anonymously() -> Response | None:
     return not_modified(_item_etag(stamp), stamp.updated_at) if stamp else None
 
 
-def _article_response(
+def article_response(
     where: ColumnElement[bool],
     args: dict[str, Any],
     status: int = 200,
@@ -199,7 +199,7 @@ class Articles(MethodView):
         data = authorize_article_write(db.session, require_principal(), None, data)
         article = create_article(db.session, data)
         location = url_for("articles.ArticleById", article_id=article.id)
-        return _article_response(Article.id == article.id, {}, 201, {"Location": location})
+        return article_response(Article.id == article.id, {}, 201, {"Location": location})
 
 
 def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
@@ -272,7 +272,7 @@ class ArticleById(MethodView):
     @blp.doc(operationId="getArticle")
     def get(self, args: dict[str, Any], article_id: int) -> Response:
         """Get an article by id"""
-        return _article_response(Article.id == article_id, args)
+        return article_response(Article.id == article_id, args)
 
     @blp.requires(Role.CONTRIBUTOR, own=True)
     @blp.arguments(ArticleWriteSchema(partial=True))
@@ -289,7 +289,7 @@ class ArticleById(MethodView):
         data = authorize_article_write(db.session, require_principal(), article, data)
         require_if_match(_item_etag(article))
         update_article(db.session, article, data)
-        return _article_response(Article.id == article_id, {})
+        return article_response(Article.id == article_id, {})
 
     @blp.requires(Role.AUTHOR, own=True)
     @blp.response(204)
@@ -315,4 +315,4 @@ class ArticleBySlug(MethodView):
     @blp.doc(operationId="getArticleBySlug")
     def get(self, args: dict[str, Any], slug: str) -> Response:
         """Get an article by slug"""
-        return _article_response(Article.slug == slug, args)
+        return article_response(Article.slug == slug, args)

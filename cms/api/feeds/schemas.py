@@ -1,0 +1,65 @@
+import marshmallow as ma
+
+from cms.api.common import Reference, Timestamps
+from cms.models import FetchOutcome, ItemStatus
+
+
+class FeedSchema(Timestamps):
+    """An RSS or Atom feed that is ingested, and how its last fetch went."""
+
+    url = ma.fields.Url(
+        required=True,
+        schemes={"http", "https"},
+        validate=ma.validate.Length(max=2048),
+        metadata={"example": "https://techcrunch.com/feed/"},
+    )
+    title = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=300),
+        metadata={"description": "Taken from the feed on its first fetch when omitted"},
+    )
+    publication_id = ma.fields.Integer(
+        allow_none=True,
+        strict=True,
+        load_only=True,
+        metadata={"description": "Credit every item to this publication (else: by domain)"},
+    )
+    publication = ma.fields.Nested(Reference, dump_only=True, allow_none=True)
+    interval_minutes = ma.fields.Integer(
+        load_default=60,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=7 * 24 * 60),
+        metadata={"description": "How often `flask cms ingest` fetches it"},
+    )
+    is_active = ma.fields.Boolean(load_default=True)
+    item_status = ma.fields.Enum(
+        ItemStatus,
+        by_value=True,
+        load_default=ItemStatus.DRAFT,
+        metadata={"description": "What new items become: drafts to review, or published"},
+    )
+    cache_sources = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also keep a copy of each new item's source page"},
+    )
+    last_fetched_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    last_status = ma.fields.Enum(FetchOutcome, by_value=True, dump_only=True, allow_none=True)
+    last_error = ma.fields.String(dump_only=True, allow_none=True)
+    last_new_items = ma.fields.Integer(dump_only=True, allow_none=True)
+    consecutive_failures = ma.fields.Integer(dump_only=True)
+
+
+class FetchResultSchema(ma.Schema):
+    """What one fetch of a feed did."""
+
+    status = ma.fields.Enum(FetchOutcome, by_value=True, required=True)
+    new_items = ma.fields.Integer(required=True, metadata={"description": "Articles created"})
+    seen_items = ma.fields.Integer(
+        required=True, metadata={"description": "Items already known (by GUID or source URL)"}
+    )
+    skipped_items = ma.fields.Integer(
+        required=True, metadata={"description": "Items without a usable link"}
+    )
+    error = ma.fields.String(allow_none=True, required=True)
+    new_article_ids = ma.fields.List(ma.fields.Integer(), required=True)
+    feed = ma.fields.Nested(FeedSchema, required=True)
