@@ -134,8 +134,14 @@ def ingest_command(feed_ids: tuple[int, ...], everything: bool) -> None:
     new = failed = 0
     with click.progressbar(feeds, label="Ingesting", file=sys.stderr) as progress:
         for feed in progress:
-            result = ingest_feed(db.session, feed, policy)
-            db.session.commit()
+            try:
+                result = ingest_feed(db.session, feed, policy)
+                db.session.commit()
+            except SQLAlchemyError as error:  # e.g. another ingest of it ran at once
+                db.session.rollback()
+                failed += 1
+                click.echo(f"\nFeed {feed.id} ({feed.url}): {error.__class__.__name__}", err=True)
+                continue
             if feed.cache_sources and result.new_article_ids:
                 cache_source_pages(db.session, result.new_article_ids, policy)
                 db.session.commit()

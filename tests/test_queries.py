@@ -7,6 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cms.models import ArticleStatus
+from cms.services.identifiers import resource_id_for
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -76,6 +77,22 @@ def test_date_importance_and_content_type_filters(client: FlaskClient) -> None:
     assert ids(client.get("/api/v1/articles?published_before=2025-07-01T00:00:00Z")) == [old.id]
     assert ids(client.get("/api/v1/articles?min_importance=50")) == [old.id]
     assert ids(client.get("/api/v1/articles?content_type=paper")) == [old.id]
+
+
+def test_resource_filters_find_one_aggregated_item(client: FlaskClient) -> None:
+    source = "https://example.org/2025/07/01/story"
+    aggregated = ArticleFactory(source_url=source, resource_id=resource_id_for(source))
+    own = ArticleFactory()
+
+    assert ids(client.get(f"/api/v1/articles?resource_id={resource_id_for(source)}")) == [
+        aggregated.id
+    ]
+    assert ids(client.get(f"/api/v1/articles?stable_id={own.stable_id}")) == [own.id]
+    assert ids(client.get("/api/v1/articles?aggregated=true")) == [aggregated.id]
+    assert ids(client.get("/api/v1/articles?aggregated=false")) == [own.id]
+    bad = client.get("/api/v1/articles?resource_id=XYZ&stable_id=abc")
+    assert bad.status_code == 422
+    assert set(bad.json["errors"]) == {"resource_id", "stable_id"}
 
 
 def test_min_credibility_uses_the_effective_rating(client: FlaskClient) -> None:

@@ -122,7 +122,7 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
         for e in fresh
     ]
     if items:
-        session.execute(insert(FeedItem), items)
+        _insert_all(session, FeedItem, items)
     return article_ids, len(entries) - len(to_create)
 
 
@@ -156,9 +156,17 @@ def _insert_articles(
         }
         for e, slug in zip(entries, slugs, strict=True)
     ]
-    ids = list(
-        session.scalars(insert(Article).returning(Article.id, sort_by_parameter_order=True), rows)
+    _insert_all(session, Article, rows)
+    # Plain multi-row inserts, then the ids by their unique key: RETURNING with rows kept
+    # in order makes SQLAlchemy insert one row per statement on SQLite.
+    id_of = dict(
+        session.execute(
+            select(Article.resource_id, Article.id).where(
+                Article.resource_id.in_([row["resource_id"] for row in rows])
+            )
+        ).all()
     )
+    ids = [id_of[row["resource_id"]] for row in rows]
     authors = _named_ids(session, Author, {n for e in entries for n in e.authors})
     tags = _named_ids(session, Tag, {n for e in entries for n in e.tags})
     _insert_all(
@@ -240,20 +248,16 @@ def _named_ids(session: DbSession, model: type[Author | Tag], names: set[str]) -
         if slug not in found:
             missing.setdefault(slug, name)
     if missing:
-        rows: list[dict[str, Any]] = [
-            {"slug": slug, "name": name} for slug, name in missing.items()
-        ]
-        inserted = session.execute(
-            insert(model).returning(model.slug, model.id, sort_by_parameter_order=True),
-            rows,
-        )
-        found.update(dict(inserted.all()))
+        _insert_all(session, model, [{"slug": s, "name": n} for s, n in missing.items()])
+        created = select(model.slug, model.id).where(model.slug.in_(missing))
+        found.update(dict(session.execute(created).all()))
     return {name: found[slug] for name, slug in slug_of.items()}
 
 
 def _insert_all(session: DbSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """One executemany, through Core (the ORM's bulk path costs more than the insert)."""
     if rows:
-        session.execute(insert(model), rows)
+        session.execute(insert(model.__table__), rows)
 
 
 def _unique(entries: Iterable[Entry]) -> list[Entry]:

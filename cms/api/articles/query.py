@@ -101,6 +101,12 @@ def filters(args: dict[str, Any]) -> list[ColumnElement[bool]]:
         where.append(effective_credibility() >= args["min_credibility"])
     if "content_type" in args:
         where.append(Article.content_type == args["content_type"])
+    for key in ("resource_id", "stable_id"):
+        if key in args:
+            where.append(getattr(Article, key) == args[key])
+    if "aggregated" in args:
+        aggregated = Article.source_url.is_not(None)
+        where.append(aggregated if args["aggregated"] else ~aggregated)
     return where
 
 

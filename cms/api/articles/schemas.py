@@ -247,6 +247,17 @@ class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
         },
     )
     content_type = ma.fields.String(validate=ma.validate.OneOf(CONTENT_TYPES))
+    resource_id = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[0-9a-f]{16}$", error="16 lower-case hex digits."),
+        metadata={"description": "The aggregated item with this source (dedup key)"},
+    )
+    stable_id = ma.fields.String(
+        validate=ma.validate.Regexp(r"^sid_[0-9A-Za-z]{10}$", error="sid_ + 10 base62."),
+        metadata={"description": "The article with this stable id"},
+    )
+    aggregated = ma.fields.Boolean(
+        metadata={"description": "true: taken from elsewhere (has source_url); false: own"}
+    )
     q = ma.fields.String(
         validate=ma.validate.Length(min=1, max=500),
         metadata={
