@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from cms.services.html import html_to_text, sanitize_html
+from cms.services.identifiers import resource_id_for
 
 MAX_TAGS = 10
 MAX_NAME = 120
@@ -32,6 +33,7 @@ class FeedParseError(Exception):
 class Entry:
     guid_hash: str
     link: str
+    resource_id: str  # of the link: the dedup key across feeds and imports
     title: str
     excerpt: str
     body_html: str
@@ -80,6 +82,7 @@ def _entry(raw: Any, feed_url: str) -> Entry | None:
     return Entry(
         guid_hash=hashlib.sha256((raw.get("id") or link).encode()).hexdigest(),
         link=link,
+        resource_id=resource_id_for(link),
         title=(_text(raw, "title") or link)[:MAX_TITLE],
         excerpt=_plain(summary)[:MAX_EXCERPT],
         body_html=sanitize_html(body, base_url=feed_url),

@@ -34,7 +34,7 @@ from cms.services import DbSession
 from cms.services.feeds import Entry, FeedParseError, parse_feed
 from cms.services.fetching import FetchError, FetchPolicy, fetch
 from cms.services.html import html_to_text
-from cms.services.identifiers import domain_of, new_stable_id, resource_id_for, unique_slug
+from cms.services.identifiers import domain_of, new_stable_id, unique_slug
 from cms.services.search import indexable
 from cms.services.sources import cache_source
 
@@ -104,20 +104,21 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
         )
     )
     fresh = [e for e in entries if e.guid_hash not in known_guids]
-    rids = {e.guid_hash: resource_id_for(e.link) for e in fresh}
     existing = dict(
         session.execute(
-            select(Article.resource_id, Article.id).where(Article.resource_id.in_(rids.values()))
+            select(Article.resource_id, Article.id).where(
+                Article.resource_id.in_([e.resource_id for e in fresh])
+            )
         ).all()
     )
-    to_create = [e for e in fresh if rids[e.guid_hash] not in existing]
-    article_ids = _insert_articles(session, feed, to_create, rids)
+    to_create = [e for e in fresh if e.resource_id not in existing]
+    article_ids = _insert_articles(session, feed, to_create)
     by_guid = dict(zip((e.guid_hash for e in to_create), article_ids, strict=True))
     items = [
         {
             "feed_id": feed.id,
             "guid_hash": e.guid_hash,
-            "article_id": by_guid.get(e.guid_hash) or existing.get(rids[e.guid_hash]),
+            "article_id": by_guid.get(e.guid_hash) or existing.get(e.resource_id),
         }
         for e in fresh
     ]
@@ -126,9 +127,7 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
     return article_ids, len(entries) - len(to_create)
 
 
-def _insert_articles(
-    session: DbSession, feed: Feed, entries: list[Entry], rids: dict[str, str]
-) -> list[int]:
+def _insert_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> list[int]:
     if not entries:
         return []
     now = utcnow()
@@ -147,7 +146,7 @@ def _insert_articles(
             "status": status,
             "published_at": e.published_at or (now if status is ArticleStatus.PUBLISHED else None),
             "source_url": e.link,
-            "resource_id": rids[e.guid_hash],
+            "resource_id": e.resource_id,
             "publication_id": publications.get(domain_of(e.link) or ""),
             "key_points": [],
             "version": 1,
@@ -266,10 +265,9 @@ def _unique(entries: Iterable[Entry]) -> list[Entry]:
     links: set[str] = set()
     unique = []
     for entry in entries:
-        rid = resource_id_for(entry.link)
-        if entry.guid_hash not in guids and rid not in links:
+        if entry.guid_hash not in guids and entry.resource_id not in links:
             guids.add(entry.guid_hash)
-            links.add(rid)
+            links.add(entry.resource_id)
             unique.append(entry)
     return unique
 
