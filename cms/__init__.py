@@ -26,17 +26,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from cms.api import BLUEPRINTS
+    from cms.api.images.routes import media
     from cms.auth.jwt import init_jwt
     from cms.auth.revocation import init_revocations
     from cms.caching import init_caching
     from cms.cli import cms_cli
     from cms.log import init_logging
     from cms.services.errors import InvalidContentError
+    from cms.storage import init_storage
 
     init_logging(app)
     init_jwt(jwt)
     init_revocations(app)
     init_caching(app)
+    init_storage(app)
     app.before_request(refuse_nul_characters)
     api = Api(app)
     api.spec.components.security_scheme(
@@ -50,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(media)
 
     @app.errorhandler(InvalidContentError)
     def _invalid_content(error: InvalidContentError) -> Response:

@@ -38,6 +38,12 @@ def from_environment() -> dict[str, Any]:
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
         "STORAGE_URL": os.environ.get("STORAGE_URL") or f"file://{INSTANCE_DIR / 'media'}",
+        # Uploads: their own body cap (photos outgrow MAX_CONTENT_LENGTH), a pixel cap
+        # checked before decoding (bombs), and where renditions are made: "background"
+        # (a job; the upload answers `processing`) or "request" (before answering).
+        "IMAGE_MAX_BYTES": int(os.environ.get("IMAGE_MAX_BYTES", 25 * 1024 * 1024)),
+        "IMAGE_MAX_PIXELS": int(os.environ.get("IMAGE_MAX_PIXELS", 50_000_000)),
+        "IMAGE_RENDERING": os.environ.get("IMAGE_RENDERING", "background"),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(

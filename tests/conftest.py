@@ -55,8 +55,17 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app(database: str, services: dict[str, str]) -> Iterator[Flask]:
-    app = make_app(database, **services)
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def app(database: str, services: dict[str, str], media_root: Path) -> Iterator[Flask]:
+    # Renditions are made before the upload answers, so tests see them at once (the
+    # background path has a test of its own).
+    app = make_app(
+        database, STORAGE_URL=f"file://{media_root}", IMAGE_RENDERING="request", **services
+    )
     with app.app_context():
         yield app
         db.engine.dispose()

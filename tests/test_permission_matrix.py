@@ -165,6 +165,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     **crud(
         "images.Image", "images", {"url": "https://i.example/a.png"}, {"alt": "x"}, ImageFactory
     ),
+    ("images.ImageCreation", "POST"): lambda c, s: (
+        "/api/v1/images",
+        {"url": "https://i.example/a.png"},
+        201,
+    ),
     **crud("pages.Page", "pages", {"title": "P", "type": "Risk"}, {"quality": 5}, PageFactory),
     ("articles.ArticleImport", "POST"): lambda c, s: (
         "/api/v1/articles/import",

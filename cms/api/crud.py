@@ -43,6 +43,7 @@ class Resource:
     change_role: Role = Role.EDITOR  # to change and to delete
     read_role: Role | None = None  # None: anyone may read
     deletable: bool = True
+    creatable: bool = True  # False: the resource registers its own POST on the collection
     # Called before an item changes or goes; what it returns runs after the flush.
     on_change: Callable[[DbSession, Any], Callable[[], None]] | None = touch_articles_using
 
@@ -104,15 +105,17 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             )
             return page_envelope(items, page=args["page"], page_size=args["page_size"], total=total)
 
-        @blp.requires(res.create_role)
-        @blp.arguments(res.schema)
-        @blp.response(201, res.schema)
-        @blp.errors(*res.errors_on_write)
-        @blp.doc(summary=f"Create {_a(res.singular)}", operationId=f"create{Name}")
-        def post(self, data: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
-            obj = save(res.model(), data, new=True)
-            location = url_for(f"{blp.name}.{item_endpoint}", item_id=obj.id)
-            return obj, 201, {"Location": location, **validators(obj)}
+        if res.creatable:
+
+            @blp.requires(res.create_role)
+            @blp.arguments(res.schema)
+            @blp.response(201, res.schema)
+            @blp.errors(*res.errors_on_write)
+            @blp.doc(summary=f"Create {_a(res.singular)}", operationId=f"create{Name}")
+            def post(self, data: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+                obj = save(res.model(), data, new=True)
+                location = url_for(f"{blp.name}.{item_endpoint}", item_id=obj.id)
+                return obj, 201, {"Location": location, **validators(obj)}
 
     class Item(MethodView):
         @readers

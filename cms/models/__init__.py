@@ -11,7 +11,7 @@ from cms.models.article import (
 from cms.models.auth import ApiToken, RevokedToken
 from cms.models.base import Base, utcnow
 from cms.models.feed import Feed, FeedItem, FetchOutcome, ItemStatus
-from cms.models.media import Image
+from cms.models.media import Image, ImageStatus, Rendition
 from cms.models.page import Page, page_citations
 from cms.models.people import Author, Role, User
 from cms.models.publication import Publication
@@ -35,9 +35,11 @@ __all__ = [
     "FeedItem",
     "FetchOutcome",
     "Image",
+    "ImageStatus",
     "ItemStatus",
     "Page",
     "Publication",
+    "Rendition",
     "RevokedToken",
     "Role",
     "SearchDocument",

@@ -16,11 +16,14 @@ from cms.models import (
     Image,
     Page,
     Publication,
+    Rendition,
     Tag,
     page_citations,
 )
 from cms.services import DbSession
 from cms.services.credibility import LABELS
+from cms.services.media import CONTENT_TYPES
+from cms.storage import storage
 
 # Extra columns of each relation when it is included in full.
 _FULL = {
@@ -55,9 +58,10 @@ def by_id(session: DbSession, name: str, ids: set[int]) -> dict[int, dict[str, A
     if not ids:
         return {}
     found = {}
+    srcsets = _srcsets(session, ids) if name == "cover_image" else {}
     for item in _rows(session, _BY_ID[name], ids):
         if name == "cover_image":
-            item["srcset"] = []  # responsive renditions arrive with image uploads
+            item["srcset"] = srcsets.get(item["id"], [])  # remote images have none
         if name == "publication":
             item["credibility_label"] = LABELS[item["credibility"]]
         found[item["id"]] = item
@@ -84,6 +88,28 @@ _BY_ID = {
     for name, columns in _FULL.items()
     if name in ("category", "cover_image", "publication")
 }
+
+
+_SRCSETS = (
+    select(Rendition.image_id, Rendition.key, Rendition.width, Rendition.height, Rendition.format)
+    .where(Rendition.image_id.in_(_IDS), Rendition.kind == "width")
+    .order_by(Rendition.image_id, Rendition.width, Rendition.format)
+)
+
+
+def _srcsets(session: DbSession, ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Width renditions of these images, with the URLs the storage serves them at."""
+    store = storage()
+    grouped: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+    for item in _rows(session, _SRCSETS, ids):
+        grouped[item.pop("image_id")].append(
+            {
+                "url": store.url(item.pop("key")),
+                **item,
+                "type": CONTENT_TYPES[item["format"]],
+            }
+        )
+    return grouped
 
 
 def _relation_queries(full: bool) -> dict[str, Any]:

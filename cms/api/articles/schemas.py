@@ -32,6 +32,7 @@ class SrcsetCandidate(ma.Schema):
     width = ma.fields.Integer(required=True)
     height = ma.fields.Integer(required=True)
     format = ma.fields.String(required=True, metadata={"example": "webp"})
+    type = ma.fields.String(required=True, metadata={"example": "image/webp"})
 
 
 class CoverImageEmbed(ma.Schema):

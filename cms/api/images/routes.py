@@ -1,18 +1,176 @@
-"""Images: cover images and other media. An image still used as a cover cannot be deleted."""
+"""Images: register a remote image (JSON) or upload one (multipart). An image still used
+as a cover cannot be deleted; deleting an unused upload removes its files."""
+
+from collections.abc import Callable
+
+import flask
+import marshmallow as ma
+from flask import Response, current_app, request, send_from_directory, url_for
+from flask.views import MethodView
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud
-from cms.api.images.schemas import ImageSchema
-from cms.extensions import Blueprint
-from cms.models import Image, Role
+from cms.api.images.schemas import UPLOAD_REQUEST_SCHEMA, ImageSchema, ImageUploadSchema
+from cms.caching import validators
+from cms.extensions import Blueprint, db, json_response
+from cms.jobs import after_commit, after_rollback, run_later
+from cms.models import Image, ImageStatus, Role
+from cms.problems import fail
+from cms.services import DbSession
+from cms.services.articles import touch_articles_using
+from cms.services.media import (
+    RejectedImageError,
+    inspect_upload,
+    new_prefix,
+    original_key,
+    render_image,
+    rendition_keys,
+)
+from cms.storage import IMMUTABLE, LocalStorage, storage
 
 blp = Blueprint(
-    "images",
-    __name__,
-    url_prefix="/api/v1/images",
-    description="Images (metadata; uploads come later)",
+    "images", __name__, url_prefix="/api/v1/images", description="Images: remote or uploaded"
 )
-# Anyone who writes articles may add a cover image; editors curate the library.
+# Not part of the API (no JSON, no spec): the local storage's files.
+media = flask.Blueprint("media", __name__, url_prefix="/media")
+
+
+def on_image_change(session: DbSession, image: Image) -> Callable[[], None]:
+    """Articles showing it change; a deleted upload's files go once the delete commits."""
+    touched = touch_articles_using(session, image)
+    keys = rendition_keys(image) if image.id is not None else []
+
+    def finish() -> None:
+        touched()
+        if keys and inspect(image).was_deleted:
+            after_commit(session, lambda: storage().delete(keys))
+
+    return finish
+
+
 register_crud(
     blp,
-    Resource(Image, ImageSchema, "image", "images", slug_from=None, create_role=Role.CONTRIBUTOR),
+    Resource(
+        Image,
+        ImageSchema,
+        "image",
+        "images",
+        slug_from=None,
+        creatable=False,
+        query=lambda: select(Image).options(selectinload(Image.renditions)),
+        on_change=on_image_change,
+        # Anyone who writes articles may add a cover image; editors curate the library.
+        create_role=Role.CONTRIBUTOR,
+    ),
 )
+
+
+@blp.route("")
+class ImageCreation(MethodView):
+    @blp.requires(Role.CONTRIBUTOR)
+    @blp.response(201, ImageSchema)
+    @blp.errors(400, 413, 415)
+    @blp.doc(
+        operationId="createImage",
+        requestBody={
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": UPLOAD_REQUEST_SCHEMA},
+                "application/json": {"schema": {"$ref": "#/components/schemas/Image"}},
+            },
+        },
+    )
+    def post(self) -> Response:
+        """Upload an image, or register a remote one
+
+        multipart/form-data uploads a file: it is checked (a real JPEG, PNG, WebP, AVIF
+        or GIF, within the pixel and byte caps), then re-encoded into renditions
+        (`status: processing` until they exist). JSON registers a remote image by URL,
+        kept exactly as given.
+        """
+        if request.mimetype == "multipart/form-data":
+            image = _upload()
+        elif request.is_json:
+            image = _remote()
+        else:
+            fail(415, detail="Send multipart/form-data (an upload) or JSON (a remote image).")
+        location = url_for("images.ImageById", item_id=image.id)
+        body = ImageSchema().dump(image)
+        return json_response(body, 201, {"Location": location, **validators(image)})
+
+
+def _remote() -> Image:
+    try:
+        data = ImageSchema().load(request.get_json())
+    except ma.ValidationError as error:
+        fail(422, errors=error.messages_dict)
+    image = Image(**data)
+    db.session.add(image)
+    db.session.flush()
+    return image
+
+
+def _upload() -> Image:
+    # Photos are larger than any JSON body: this route has its own cap (413 above it).
+    request.max_content_length = current_app.config["IMAGE_MAX_BYTES"]
+    upload = request.files.get("file")
+    try:
+        fields = ImageUploadSchema().load(request.form.to_dict())
+    except ma.ValidationError as error:
+        fail(422, errors=error.messages_dict)
+    if upload is None:
+        fail(422, errors={"file": ["Missing data for required field."]})
+    data = upload.read()
+    try:
+        found = inspect_upload(data, current_app.config["IMAGE_MAX_PIXELS"])
+    except RejectedImageError as rejected:
+        fail(rejected.status, rejected.code, rejected.message, errors={"file": [rejected.message]})
+    image = Image(
+        url="",
+        width=found.width,
+        height=found.height,
+        status=ImageStatus.PROCESSING,
+        storage_prefix=new_prefix(),
+        source_format=found.format,
+        source_bytes=len(data),
+        **fields,
+    )
+    db.session.add(image)
+    db.session.flush()
+    store = storage()
+    store.put(original_key(image), data, "application/octet-stream")
+    # Whatever was written for a row that is then rolled back goes with it.
+    after_rollback(db.session, lambda: store.delete(rendition_keys(image)))
+    if current_app.config["IMAGE_RENDERING"] == "request":
+        render_image(db.session, store, image)
+    else:
+        after_commit(db.session, lambda: _start(render_pending, image.id))
+    return image
+
+
+def _start(job: Callable[[int], None], image_id: int) -> None:
+    run_later(job, image_id)
+
+
+def render_pending(image_id: int) -> None:
+    """The background job: render an upload that is still processing."""
+    image = db.session.get(Image, image_id)
+    if image is not None and image.status is ImageStatus.PROCESSING:
+        touched = touch_articles_using(db.session, image)  # their srcsets change
+        render_image(db.session, storage(), image)
+        db.session.flush()
+        touched()
+        db.session.commit()
+
+
+@media.route("/<path:key>")
+def media_file(key: str) -> Response:
+    """Files of the local storage: renditions only (never the uploaded originals)."""
+    store = storage()
+    if not isinstance(store, LocalStorage) or not key.startswith("images/"):
+        fail(404, detail="No such file.")
+    response = send_from_directory(store.root, key, max_age=31536000)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,12 +1,48 @@
 import marshmallow as ma
 
 from cms.api.common import Timestamps
+from cms.models import ImageStatus
+from cms.services.media import CONTENT_TYPES
+from cms.storage import storage
+
+_TEXT = {
+    "alt": ma.validate.Length(max=500),
+    "caption": ma.validate.Length(max=5000),
+    "credit": ma.validate.Length(max=500),
+    "license": ma.validate.Length(max=200),
+}
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ma.ValidationError("Contains a NUL character.")
+
+
+class RenditionSchema(ma.Schema):
+    """One stored rendition: a srcset candidate, or the fixed-ratio thumbnail."""
+
+    url = ma.fields.Function(
+        lambda rendition: storage().url(rendition.key), metadata={"type": "string"}
+    )
+    width = ma.fields.Integer(required=True)
+    height = ma.fields.Integer(required=True)
+    format = ma.fields.String(required=True, metadata={"example": "webp"})
+    type = ma.fields.Function(
+        lambda rendition: CONTENT_TYPES[rendition.format],
+        metadata={"type": "string", "example": "image/webp"},
+    )
+    bytes = ma.fields.Integer(required=True)
 
 
 class ImageSchema(Timestamps):
-    """Image metadata. Remote URLs (with CDN sizing parameters) are kept as they are."""
+    """An image: remote (its URL kept as given, CDN sizing parameters and all) or
+    uploaded (re-encoded into renditions: `srcset` per width and format, `thumbnails`)."""
 
-    url = ma.fields.Url(required=True, validate=ma.validate.Length(max=2048))
+    url = ma.fields.Url(
+        required=True,
+        validate=ma.validate.Length(max=2048),
+        metadata={"description": "Uploads: the largest rendition (empty while processing)"},
+    )
     width = ma.fields.Integer(
         strict=True, allow_none=True, validate=ma.validate.Range(min=1, max=100_000)
     )
@@ -15,9 +51,62 @@ class ImageSchema(Timestamps):
     )
     alt = ma.fields.String(
         load_default="",
-        validate=ma.validate.Length(max=500),
+        validate=_TEXT["alt"],
         metadata={"description": "Text alternative; empty if decorative"},
     )
-    caption = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
-    credit = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
-    license = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    caption = ma.fields.String(allow_none=True, validate=_TEXT["caption"])
+    credit = ma.fields.String(allow_none=True, validate=_TEXT["credit"])
+    license = ma.fields.String(allow_none=True, validate=_TEXT["license"])
+    status = ma.fields.Enum(
+        ImageStatus,
+        by_value=True,
+        dump_only=True,
+        metadata={"description": "Uploads are `processing` until their renditions exist"},
+    )
+    error = ma.fields.String(dump_only=True, allow_none=True)
+    format = ma.fields.String(
+        dump_only=True, allow_none=True, attribute="source_format", metadata={"example": "jpeg"}
+    )
+    bytes = ma.fields.Integer(dump_only=True, allow_none=True, attribute="source_bytes")
+    focal_x = ma.fields.Float(dump_only=True)
+    focal_y = ma.fields.Float(dump_only=True)
+    srcset = ma.fields.List(
+        ma.fields.Nested(RenditionSchema),
+        dump_only=True,
+        metadata={"description": "Width renditions, narrowest first, in every format"},
+    )
+    thumbnails = ma.fields.List(
+        ma.fields.Nested(RenditionSchema),
+        dump_only=True,
+        metadata={"description": "16:9 crops around the focal point, one per format"},
+    )
+
+
+class ImageUploadSchema(ma.Schema):
+    """The form fields of a multipart upload (the file itself is the `file` part)."""
+
+    alt = ma.fields.String(load_default="", validate=[_TEXT["alt"], _no_nul])
+    caption = ma.fields.String(validate=[_TEXT["caption"], _no_nul])
+    credit = ma.fields.String(validate=[_TEXT["credit"], _no_nul])
+    license = ma.fields.String(validate=[_TEXT["license"], _no_nul])
+    focal_x = ma.fields.Float(load_default=0.5, validate=ma.validate.Range(min=0, max=1))
+    focal_y = ma.fields.Float(load_default=0.5, validate=ma.validate.Range(min=0, max=1))
+
+
+UPLOAD_REQUEST_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG, WebP, AVIF or GIF (read from the bytes, not the name)",
+        },
+        "alt": {"type": "string", "maxLength": 500},
+        "caption": {"type": "string", "maxLength": 5000},
+        "credit": {"type": "string", "maxLength": 500},
+        "license": {"type": "string", "maxLength": 200},
+        "focal_x": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+        "focal_y": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+    },
+}
