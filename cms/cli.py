@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
@@ -151,4 +151,30 @@ def ingest_command(feed_ids: tuple[int, ...], everything: bool) -> None:
                 click.echo(f"\nFeed {feed.id} ({feed.url}): {result.error}", err=True)
     click.echo(f"Fetched {len(feeds)} feeds: {new} new articles, {failed} feeds failed.")
     if failed:
+        raise SystemExit(1)
+
+
+@cms_cli.command("render-images")
+@click.option("--failed", is_flag=True, help="Also retry images whose rendering failed.")
+def render_images_command(failed: bool) -> None:
+    """Make the renditions of uploads still `processing` (a restart interrupted their
+    job) and, with --failed, retry failed ones. Each image is its own transaction."""
+    from cms.api.images.routes import render_pending
+    from cms.models import Image, ImageStatus
+
+    wanted = [ImageStatus.PROCESSING, *([ImageStatus.FAILED] if failed else [])]
+    ids = list(db.session.scalars(select(Image.id).where(Image.status.in_(wanted))))
+    if failed:
+        db.session.execute(
+            update(Image).where(Image.id.in_(ids)).values(status=ImageStatus.PROCESSING)
+        )
+        db.session.commit()
+    with click.progressbar(ids, label="Rendering", file=sys.stderr) as progress:
+        for image_id in progress:
+            render_pending(image_id)
+    still = db.session.scalar(
+        select(func.count(Image.id)).where(Image.id.in_(ids), Image.status == ImageStatus.FAILED)
+    )
+    click.echo(f"Rendered {len(ids) - (still or 0)} of {len(ids)} images, {still} failed.")
+    if still:
         raise SystemExit(1)

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from moto.server import ThreadedMotoServer
 from PIL import Image as Pillow
 
+import cms.api.images.routes as image_routes
 from cms.storage import storage_from_url
 from tests.factories import ArticleFactory
 
@@ -360,3 +361,20 @@ def test_s3_storage_holds_the_renditions(
     deleted = client.delete(f"/api/v1/images/{image['id']}", headers={**auth, "If-Match": "*"})
     assert deleted.status_code == 204
     assert s3.list_objects_v2(Bucket="media").get("KeyCount") == 0
+
+
+def test_render_command_finishes_uploads_a_restart_interrupted(
+    app: Flask, client: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "IMAGE_RENDERING", "background")
+    # The worker restarts before the job runs: the job is never started.
+    monkeypatch.setattr(image_routes, "_start", lambda *args: None)
+    image_id = upload(client, auth, rotated_jpeg()).json["id"]
+    assert client.get(f"/api/v1/images/{image_id}", headers=auth).json["status"] == "processing"
+
+    result = app.test_cli_runner().invoke(args=["cms", "render-images"])
+
+    assert result.exit_code == 0, result.output
+    assert "Rendered 1 of 1 images, 0 failed." in result.output
+    image = client.get(f"/api/v1/images/{image_id}", headers=auth).json
+    assert (image["status"], len(image["srcset"])) == ("ready", 6)
