@@ -49,12 +49,20 @@ def run_later(job: Callable[..., None], *args: Any) -> Future[None]:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     session.info.pop("after_rollback", None)
-    for callback in session.info.pop("after_commit", []):
-        callback()
+    _run_each(session.info.pop("after_commit", []))
 
 
 @event.listens_for(Session, "after_rollback")
 def _run_after_rollback(session: Session) -> None:
     session.info.pop("after_commit", None)
-    for callback in session.info.pop("after_rollback", []):
-        callback()
+    _run_each(session.info.pop("after_rollback", []))
+
+
+def _run_each(callbacks: list[Callable[[], None]]) -> None:
+    """The transaction is over either way: a failing callback (storage unreachable, say)
+    is logged, and neither undoes it nor stops the others."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after_transaction_callback_failed")

@@ -16,6 +16,7 @@ class Route:
     delay: float = 0.0  # before answering
     drip: float = 0.0  # between body bytes (a server that never quite finishes)
     etag: str | None = None  # answer 304 when the client sends it back
+    head_drip: float = 0.0  # between bytes of the status line and headers
 
 
 @dataclass
@@ -60,6 +61,9 @@ class FeedServer:
                     self.send_error(404)
                     return
                 time.sleep(route.delay)
+                if route.head_drip:
+                    self._drip_head(route.head_drip)
+                    return
                 if route.etag and self.headers.get("If-None-Match") == route.etag:
                     self.send_response(304)
                     self.send_header("ETag", route.etag)
@@ -81,6 +85,16 @@ class FeedServer:
                         time.sleep(route.drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up, as it should
+
+            def _drip_head(self, pause: float) -> None:
+                """Headers that never end: each byte well within any per-read timeout."""
+                try:
+                    for byte in b"HTTP/1.0 200 OK\r\nX-Slow: " + b"x" * 1000:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from cms.extensions import db
 from cms.models import Article, Role
-from tests.factories import PublicationFactory
+from tests.factories import ArticleFactory, PublicationFactory
 from tests.feed_server import FeedServer
 
 
@@ -412,3 +413,40 @@ def test_bad_feeds_are_refused(
     response = client.post("/api/v1/feeds", json=body, headers=admin)
     assert response.status_code == 422
     assert field in response.json["errors"]
+
+
+def test_titles_taken_before_and_twice_in_a_feed_get_free_slugs(
+    client: FlaskClient, admin: dict[str, str], server: FeedServer
+) -> None:
+    ArticleFactory(slug="daily-briefing")
+    ArticleFactory(slug="daily-briefing-2")
+    db.session.commit()
+    same = "<item><title>Daily briefing</title><link>https://n.example/{0}</link></item>"
+    feed_id = add_feed(client, admin, server.serve("/rss", rss(same.format(1), same.format(2))))
+
+    assert fetch_feed(client, admin, feed_id)["new_items"] == 2
+
+    slugs = set(db.session.scalars(select(Article.slug)))
+    assert slugs == {"daily-briefing", "daily-briefing-2", "daily-briefing-3", "daily-briefing-4"}
+
+
+def test_hostile_item_data_is_cleaned_or_skipped(
+    client: FlaskClient, admin: dict[str, str], server: FeedServer
+) -> None:
+    long_link = "https://n.example/" + "a" * 2100
+    feed = rss(
+        "<item><title>Nul\x00 title</title><link>https://n.example/1</link>"
+        "<category>t\x00ag</category><description>b\x00ody</description></item>",
+        f"<item><title>Too long</title><link>{long_link}</link></item>",
+    )
+    url = server.serve("/rss", feed, headers={"ETag": '"' + "e" * 600 + '"'})
+    feed_id = add_feed(client, admin, url)
+
+    result = fetch_feed(client, admin, feed_id)
+
+    assert (result["status"], result["new_items"], result["skipped_items"]) == ("ok", 1, 1)
+    [article] = articles(client, admin, include="tags")
+    assert (article["title"], article["excerpt"]) == ("Nul title", "body")
+    assert [t["name"] for t in article["tags"]] == ["tag"]
+    assert fetch_feed(client, admin, feed_id)["status"] == "ok"  # no validator was kept
+    assert "If-None-Match" not in server.hits("/rss")[1].headers

@@ -59,6 +59,9 @@ def test_fetches_a_document_from_an_allowed_address(server: FeedServer) -> None:
         "[::ffff:127.0.0.1]",  # IPv4 loopback, IPv6 spelling
         "[fd00::1]",
         "100.64.0.1",  # carrier-grade NAT
+        "[fec0::1]",  # site-local (deprecated, still routed inside some networks)
+        "[2002:a9fe:a9fe::1]",  # 6to4 around 169.254.169.254
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 around 169.254.169.254
     ],
 )
 def test_private_addresses_are_refused_without_a_request(server: FeedServer, host: str) -> None:
@@ -147,3 +150,17 @@ def test_http_errors_carry_their_status(server: FeedServer) -> None:
     url = server.serve("/gone", "no", status=410)
     error = refused(url, allowing(server))
     assert (error.code, error.status) == ("http_status", 410)
+
+
+def test_headers_that_trickle_in_are_cut_at_the_deadline(server: FeedServer) -> None:
+    url = server.serve("/head", head_drip=0.05)
+    started = time.monotonic()
+    assert refused(url, allowing(server, timeout=1)).code == "timeout"
+    assert time.monotonic() - started < 2
+
+
+def test_non_ascii_urls_and_redirects_are_percent_encoded(server: FeedServer) -> None:
+    server.serve("/caf%C3%A9", "<rss/>")
+    server.serve("/moved", status=302, headers={"Location": "/caf\u00e9"})
+    assert fetch(server.url("/caf\u00e9"), allowing(server)).body == b"<rss/>"
+    assert fetch(server.url("/moved"), allowing(server)).body == b"<rss/>"

@@ -378,3 +378,36 @@ def test_render_command_finishes_uploads_a_restart_interrupted(
     assert "Rendered 1 of 1 images, 0 failed." in result.output
     image = client.get(f"/api/v1/images/{image_id}", headers=auth).json
     assert (image["status"], len(image["srcset"])) == ("ready", 6)
+
+
+def test_dot_segments_cannot_reach_the_originals(
+    client: FlaskClient, auth: dict[str, str], media_root: Path
+) -> None:
+    upload(client, auth, rotated_jpeg())
+    [original] = [f for f in stored_files(media_root) if f.startswith("originals/")]
+    for spelling in ("..", "%2e%2e", "%2E."):
+        response = client.get(f"/media/images/{spelling}/{original}")
+        assert response.status_code == 404, spelling
+
+
+def test_a_png_with_a_text_bomb_is_refused(client: FlaskClient, auth: dict[str, str]) -> None:
+    text = zlib.compress(b"a" * 50_000_000)  # a zTXt chunk that inflates to 50 MB
+    png = encoded(picture(10, 10), "PNG")
+    body = b"Comment\x00\x00" + text
+    chunk = struct.pack(">I", len(body)) + b"zTXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"zTXt" + body))
+    bomb = png[:33] + chunk + png[33:]  # after the 8-byte signature and the IHDR chunk
+    response = upload(client, auth, bomb, "bomb.png", "image/png")
+    assert response.status_code == 422
+    assert response.json["code"] == "invalid_image"
+
+
+def test_a_large_turned_photo_still_gets_full_width_renditions(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    exif = Pillow.Exif()
+    exif[0x0112] = 6
+    stored = encoded(picture(4000, 2400), exif=exif)  # shown 2400 wide, 4000 high
+    image = upload(client, auth, stored).json
+    assert (image["width"], image["height"]) == (2400, 4000)
+    assert max(c["width"] for c in image["srcset"]) == 1920

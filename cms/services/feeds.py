@@ -23,6 +23,7 @@ MAX_TAGS = 10
 MAX_NAME = 120
 MAX_TITLE = 500
 MAX_EXCERPT = 1000
+MAX_LINK = 2048  # longer source URLs are not kept (nor are their items)
 
 
 class FeedParseError(Exception):
@@ -73,19 +74,19 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
 
 
 def _entry(raw: Any, feed_url: str) -> Entry | None:
-    link = urljoin(feed_url, raw.get("link") or "").strip()
-    if urlsplit(link).scheme not in ("http", "https") or link == feed_url:
+    link = urljoin(feed_url, _clean(raw.get("link") or "")).strip()
+    if urlsplit(link).scheme not in ("http", "https") or link == feed_url or len(link) > MAX_LINK:
         return None
     content = raw.get("content") or []
     body = content[0].get("value", "") if content else raw.get("summary", "")
     summary = raw.get("summary", "")
     return Entry(
-        guid_hash=hashlib.sha256((raw.get("id") or link).encode()).hexdigest(),
+        guid_hash=hashlib.sha256((raw.get("id") or link).encode("utf-8", "replace")).hexdigest(),
         link=link,
         resource_id=resource_id_for(link),
         title=(_text(raw, "title") or link)[:MAX_TITLE],
         excerpt=_plain(summary)[:MAX_EXCERPT],
-        body_html=sanitize_html(body, base_url=feed_url),
+        body_html=sanitize_html(_clean(body), base_url=feed_url),
         published_at=_moment(raw.get("published_parsed") or raw.get("updated_parsed")),
         authors=_names(author.get("name") for author in raw.get("authors", [])),
         tags=_names(tag.get("term") for tag in raw.get("tags", []))[:MAX_TAGS],
@@ -94,19 +95,24 @@ def _entry(raw: Any, feed_url: str) -> Entry | None:
 
 def _text(node: Any, key: str) -> str:
     """A title as plain text, whether the feed gave it as text or as HTML."""
-    value = str(node.get(key) or "")
+    value = _clean(str(node.get(key) or ""))
     detail = node.get(f"{key}_detail") or {}
     return _plain(value) if "html" in detail.get("type", "") else " ".join(value.split())
 
 
 def _plain(markup: str) -> str:
-    return html.unescape(html_to_text(markup))
+    return _clean(html.unescape(html_to_text(_clean(markup))))
+
+
+def _clean(text: str) -> str:
+    """NUL has no place in text (and PostgreSQL refuses it); the loose parser keeps it."""
+    return text.replace("\x00", "")
 
 
 def _names(values: Any) -> list[str]:
     names: list[str] = []
     for value in values:
-        name = " ".join(str(value or "").split())[:MAX_NAME]
+        name = " ".join(_clean(str(value or "")).split())[:MAX_NAME]
         if name and name not in names:
             names.append(name)
     return names

@@ -3,26 +3,35 @@
 Every hop (the first request and each redirect) resolves the host, refuses it unless
 every address it resolves to is public (or allow-listed), and then connects to the
 address it checked, so a DNS answer that changes between check and connect cannot
-smuggle in an internal one. The whole fetch has one deadline and one byte cap,
-decompressed bytes included.
+smuggle in an internal one. The whole fetch has one deadline, kept by a watchdog that
+shuts the socket when it passes (a server sending one byte at a time cannot hold a
+worker), and one byte cap, decompressed bytes included. (Name resolution is the
+system resolver's, with its own timeouts.)
 """
 
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
+# IPv6 ranges Python counts as global that can still lead inside: deprecated site-local,
+# and the 6to4 / NAT64 prefixes that embed an IPv4 address (169.254.169.254, say).
+_TUNNELS = tuple(
+    ipaddress.ip_network(n) for n in ("fec0::/10", "2002::/16", "64:ff9b::/96", "64:ff9b:1::/48")
+)
 
 
 class FetchError(Exception):
@@ -95,38 +104,96 @@ def fetch(
     last_modified: str | None = None,
 ) -> Fetched:
     """GET `url` (conditionally when validators are given), following safe redirects."""
-    deadline = time.monotonic() + policy.timeout
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "gzip", "Accept": "*/*"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    for _ in range(policy.max_redirects + 1):
-        connection, path = _connect(url, policy, deadline)
-        response = None
-        try:
-            response, sock = _request(connection, path, headers, deadline)
-            if response.status in REDIRECTS and response.getheader("Location"):
-                url = urljoin(url, response.getheader("Location", ""))
-                continue
-            received = {name.lower(): value for name, value in response.getheaders()}
-            if response.status == 304:
-                return Fetched(url, 304, headers=received)
-            if response.status != 200:
-                raise FetchError(
-                    "http_status", f"HTTP {response.status} from {url}", response.status
-                )
-            body = _read_body(response, sock, received, policy.max_bytes, deadline)
-            return Fetched(url, 200, body, received)
-        finally:
-            if response is not None:
-                response.close()
-            connection.close()
+    with Deadline(policy.timeout) as deadline:
+        for _ in range(policy.max_redirects + 1):
+            connection, path = _connect(url, policy, deadline)
+            try:
+                with deadline.guard("The server did not answer in time."):
+                    connection.request("GET", path, headers=headers)
+                    response = connection.getresponse()
+                with response:
+                    deadline.check("The server did not answer in time.")
+                    location = response.getheader("Location")
+                    if response.status in REDIRECTS and location:
+                        url = urljoin(url, location)
+                        continue
+                    received = {name.lower(): value for name, value in response.getheaders()}
+                    if response.status == 304:
+                        return Fetched(url, 304, headers=received)
+                    if response.status != 200:
+                        raise FetchError(
+                            "http_status", f"HTTP {response.status} from {url}", response.status
+                        )
+                    with deadline.guard("The document did not arrive in time."):
+                        body = _read_body(response, received, policy.max_bytes)
+                    deadline.check("The document did not arrive in time.")
+                    return Fetched(url, 200, body, received)
+            finally:
+                connection.close()
     raise FetchError("too_many_redirects", f"More than {policy.max_redirects} redirects.")
 
 
+class Deadline:
+    """One deadline for a whole fetch. Socket timeouts alone bound each read, not the
+    sum of them: at the deadline a timer shuts the socket in use, whatever it waits on."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0 or self.expired:
+            raise FetchError("timeout", "The fetch took longer than allowed.")
+        return left
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        self._sock = sock
+        if self.expired:  # the timer fired before this socket existed
+            self._expire()
+        return sock
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self._sock is not None:
+            with suppress(OSError):  # already closed
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def check(self, message: str) -> None:
+        """After reading: a socket shut by the watchdog reads as a clean end of data."""
+        if self.expired:
+            raise FetchError("timeout", message)
+
+    @contextmanager
+    def guard(self, message: str) -> Iterator[None]:
+        """Network errors inside become FetchErrors (a timeout once the deadline passed)."""
+        try:
+            yield
+        except FetchError:
+            raise
+        except (TimeoutError, OSError, http.client.HTTPException, ValueError) as error:
+            if self.expired or isinstance(error, TimeoutError):
+                raise FetchError("timeout", message) from None
+            raise FetchError("connection_failed", f"Connection failed: {error}") from None
+
+
 def _connect(
-    url: str, policy: FetchPolicy, deadline: float
+    url: str, policy: FetchPolicy, deadline: Deadline
 ) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -135,17 +202,20 @@ def _connect(
         raise FetchError("bad_url", "URLs with credentials are not fetched.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise FetchError("bad_url", f"Bad port in {url!r}.") from None
-    address = _checked_address(parts.hostname, port, policy)
-    timeout = _remaining(deadline)
+        host = parts.hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        raise FetchError("bad_url", f"Bad host or port in {url!r}.") from None
+    address = _checked_address(host, port, policy)
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
-        connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout)
+        connection = _PinnedHTTPSConnection(host, port, address, deadline)
     else:
-        connection = _PinnedHTTPConnection(parts.hostname, port, address, timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return connection, path
+        connection = _PinnedHTTPConnection(host, port, address, deadline)
+    # Non-ASCII in a path or query (a feed's own URL, a Location header) is sent
+    # percent-encoded, as browsers do; what is already encoded stays as it is.
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    return connection, path + (f"?{query}" if query else "")
 
 
 def _checked_address(host: str, port: int, policy: FetchPolicy) -> str:
@@ -170,37 +240,16 @@ def _allowed(address: IPAddress, port: int, policy: FetchPolicy) -> bool:
         address = address.ipv4_mapped
     if any(entry.admits(address, port) for entry in policy.allowed):
         return True
+    if isinstance(address, ipaddress.IPv6Address) and any(address in n for n in _TUNNELS):
+        return False
     return address.is_global and not (address.is_multicast or address.is_reserved)
 
 
-def _request(
-    connection: http.client.HTTPConnection, path: str, headers: dict[str, str], deadline: float
-) -> tuple[http.client.HTTPResponse, socket.socket]:
-    """The response and its socket: the connection may let go of the socket once the
-    response has it, and the body is still read under the deadline."""
-    try:
-        connection.request("GET", path, headers=headers)
-        assert connection.sock is not None
-        sock = connection.sock
-        sock.settimeout(_remaining(deadline))
-        return connection.getresponse(), sock
-    except TimeoutError:
-        raise FetchError("timeout", "The server did not answer in time.") from None
-    except (OSError, http.client.HTTPException) as error:
-        raise FetchError("connection_failed", f"Connection failed: {error}") from None
-
-
-def _read_body(
-    response: http.client.HTTPResponse,
-    sock: socket.socket,
-    headers: dict[str, str],
-    cap: int,
-    deadline: float,
-) -> bytes:
+def _read_body(response: http.client.HTTPResponse, headers: dict[str, str], cap: int) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise FetchError("too_large", f"The document is over {cap} bytes.")
-    chunks = _chunks(response, sock, deadline)
+    chunks = iter(lambda: response.read1(_CHUNK), b"")
     if headers.get("content-encoding", "").lower() == "gzip":
         return _gunzip(chunks, cap)
     body = bytearray()
@@ -209,22 +258,6 @@ def _read_body(
         if len(body) > cap:
             raise FetchError("too_large", f"The document is over {cap} bytes.")
     return bytes(body)
-
-
-def _chunks(
-    response: http.client.HTTPResponse, sock: socket.socket, deadline: float
-) -> Iterator[bytes]:
-    try:
-        while True:
-            sock.settimeout(_remaining(deadline))
-            chunk = response.read1(_CHUNK)
-            if not chunk:
-                return
-            yield chunk
-    except TimeoutError:
-        raise FetchError("timeout", "The document did not arrive in time.") from None
-    except (OSError, http.client.HTTPException) as error:
-        raise FetchError("connection_failed", f"Reading failed: {error}") from None
 
 
 def _gunzip(chunks: Iterator[bytes], cap: int) -> bytes:
@@ -241,30 +274,30 @@ def _gunzip(chunks: Iterator[bytes], cap: int) -> bytes:
     return bytes(body)
 
 
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise FetchError("timeout", "The fetch took longer than allowed.")
-    return left
-
-
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the address that was checked, still sending the URL's Host."""
+    """Connects to the address that was checked, still sending the URL's Host; the
+    deadline watches its socket."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, host: str, port: int, address: str, deadline: Deadline) -> None:
+        super().__init__(host, port, timeout=deadline.remaining())
         self.address = address
+        self.deadline = deadline
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.deadline.watch(
+            socket.create_connection((self.address, self.port), self.deadline.remaining())
+        )
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, address: str, deadline: Deadline) -> None:
         self.tls = ssl.create_default_context()
-        super().__init__(host, port, timeout=timeout, context=self.tls)
+        super().__init__(host, port, timeout=deadline.remaining(), context=self.tls)
         self.address = address
+        self.deadline = deadline
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        sock = self.deadline.watch(
+            socket.create_connection((self.address, self.port), self.deadline.remaining())
+        )
+        self.sock = self.deadline.watch(self.tls.wrap_socket(sock, server_hostname=self.host))

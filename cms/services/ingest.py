@@ -34,7 +34,7 @@ from cms.services import DbSession
 from cms.services.feeds import Entry, FeedParseError, parse_feed
 from cms.services.fetching import FetchError, FetchPolicy, fetch
 from cms.services.html import html_to_text
-from cms.services.identifiers import domain_of, new_stable_id, unique_slug
+from cms.services.identifiers import domain_of, new_stable_id
 from cms.services.search import indexable
 from cms.services.sources import cache_source
 
@@ -68,8 +68,9 @@ def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestRe
                 FetchOutcome.OK, len(ids), seen, parsed.skipped, parsed.warning, ids
             )
             feed.title = feed.title or parsed.title[:300]
-        feed.etag = fetched.headers.get("etag", feed.etag)
-        feed.last_modified = fetched.headers.get("last-modified", feed.last_modified)
+        # Validators too long to keep are not kept: the next fetch is a full one.
+        feed.etag = _fits(fetched.headers.get("etag", feed.etag), 500)
+        feed.last_modified = _fits(fetched.headers.get("last-modified", feed.last_modified), 100)
         feed.consecutive_failures = 0
     except (FetchError, FeedParseError) as error:
         result = IngestResult(FetchOutcome.ERROR, error=str(error))
@@ -214,18 +215,17 @@ def _publications(session: DbSession, feed: Feed, entries: list[Entry]) -> dict[
 
 
 def _slugs(session: DbSession, titles: list[str]) -> list[str]:
-    """A free slug per title, in one query unless titles collide with existing slugs."""
+    """A free slug per title: "title", else the next free "title-N" counting the
+    table and this batch. One query, plus one per base that is already taken."""
     bases = [slugify(title, max_length=196, word_boundary=True) or "item" for title in titles]
     taken = set(session.scalars(select(Article.slug).where(Article.slug.in_(set(bases)))))
+    for base in {b for b in bases if b in taken}:  # slugify output has no LIKE wildcards
+        taken.update(session.scalars(select(Article.slug).where(Article.slug.like(f"{base}-%"))))
     slugs = []
-    for title, base in zip(titles, bases, strict=True):
-        slug = base
-        if slug in taken:
-            slug = unique_slug(session, Article.slug, title, max_length=200)
-            suffix = 2
-            while slug in taken:  # taken earlier in this batch, not yet in the table
-                slug = f"{base}-{suffix}"
-                suffix += 1
+    for base in bases:
+        slug, suffix = base, 2
+        while slug in taken:
+            slug, suffix = f"{base}-{suffix}", suffix + 1
         taken.add(slug)
         slugs.append(slug)
     return slugs
@@ -257,6 +257,10 @@ def _insert_all(session: DbSession, model: type[Any], rows: list[dict[str, Any]]
     """One executemany, through Core (the ORM's bulk path costs more than the insert)."""
     if rows:
         session.execute(insert(model.__table__), rows)
+
+
+def _fits(value: str | None, length: int) -> str | None:
+    return value if value is None or len(value) <= length else None
 
 
 def _unique(entries: Iterable[Entry]) -> list[Entry]:

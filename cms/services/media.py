@@ -12,6 +12,7 @@ metadata copied, so nothing served is the uploaded file. Large photos take secon
 """
 
 import io
+import math
 import re
 import secrets
 import warnings
@@ -25,7 +26,15 @@ from cms.models import Image, ImageStatus, Rendition
 from cms.services import DbSession
 from cms.storage import Storage
 
-FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif", "GIF": "gif"}
+# MPO: cameras' JPEGs with extra embedded pictures (Pillow names them apart).
+FORMATS = {
+    "JPEG": "jpeg",
+    "MPO": "jpeg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "AVIF": "avif",
+    "GIF": "gif",
+}
 WIDTHS = (320, 640, 960, 1280, 1920)
 THUMBNAIL = (640, 360)  # 16:9, cropped around the focal point
 CONTENT_TYPES = {
@@ -73,6 +82,8 @@ def inspect_upload(data: bytes, max_pixels: int) -> Inspected:
             ) from None
         except Pillow.DecompressionBombError:
             raise _too_large(max_pixels) from None
+        except (OSError, ValueError, SyntaxError, EOFError) as error:  # e.g. huge text chunks
+            raise RejectedImageError(422, "invalid_image", f"Broken image: {error}") from None
         with image:
             if image.format not in FORMATS:
                 raise RejectedImageError(415, "unsupported_image", f"{image.format} is not taken.")
@@ -105,7 +116,6 @@ def render_image(session: DbSession, store: Storage, image: Image) -> None:
         with Pillow.open(io.BytesIO(store.get(original_key(image)))) as source:
             source.seek(0)  # animated GIFs: the first frame
             picture = _upright_pixels(source)
-        image.width, image.height = picture.size
         formats = _formats(image.source_format or "jpeg", picture)
         renditions = [
             _store(store, image, picture.resize(_fit(picture, width)), "width", fmt, written)
@@ -141,12 +151,18 @@ def _rotated(image: Pillow.Image) -> bool:
     return bool(image.getexif().get(0x0112, 1) != 1)
 
 
+def _quarter_turned(image: Pillow.Image) -> bool:
+    return image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+
+
 def _upright_pixels(source: Pillow.Image) -> Pillow.Image:
     """Decoded, EXIF orientation applied, in a mode every encoder takes. JPEGs are
     decoded at a reduced scale when that still covers the largest width (faster)."""
-    if source.format == "JPEG":
-        largest = min(source.width, max(WIDTHS))
-        source.draft("RGB", (largest, round(source.height * largest / source.width)))
+    if source.format in ("JPEG", "MPO"):
+        # Displayed width: the stored height when EXIF turns the picture a quarter.
+        shown_width = source.height if _quarter_turned(source) else source.width
+        scale = min(1.0, max(WIDTHS) / shown_width)
+        source.draft("RGB", (math.ceil(source.width * scale), math.ceil(source.height * scale)))
     picture = ImageOps.exif_transpose(source)
     has_alpha = picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info
     return picture.convert("RGBA" if has_alpha else "RGB")

@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import Response, current_app, request, send_from_directory, url_for
 from flask.views import MethodView
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud
@@ -27,7 +28,7 @@ from cms.services.media import (
     render_image,
     rendition_keys,
 )
-from cms.storage import IMMUTABLE, LocalStorage, storage
+from cms.storage import IMMUTABLE, LocalStorage, checked, storage
 
 blp = Blueprint(
     "images", __name__, url_prefix="/api/v1/images", description="Images: remote or uploaded"
@@ -156,18 +157,29 @@ def _start(job: Callable[[int], None], image_id: int) -> None:
 def render_pending(image_id: int) -> None:
     """The background job: render an upload that is still processing."""
     image = db.session.get(Image, image_id)
-    if image is not None and image.status is ImageStatus.PROCESSING:
-        touched = touch_articles_using(db.session, image)  # their srcsets change
-        render_image(db.session, storage(), image)
+    if image is None or image.status is not ImageStatus.PROCESSING:
+        return
+    touched = touch_articles_using(db.session, image)  # their srcsets change
+    render_image(db.session, storage(), image)
+    written = [r.key for r in image.renditions]
+    try:
         db.session.flush()
         touched()
         db.session.commit()
+    except SQLAlchemyError:  # e.g. the image was deleted while it rendered
+        db.session.rollback()
+        storage().delete(written)
+        raise
 
 
 @media.route("/<path:key>")
 def media_file(key: str) -> Response:
     """Files of the local storage: renditions only (never the uploaded originals)."""
     store = storage()
+    try:  # no "..": what is served must be under images/, however the path is spelled
+        checked(key)
+    except ValueError:
+        fail(404, detail="No such file.")
     if not isinstance(store, LocalStorage) or not key.startswith("images/"):
         fail(404, detail="No such file.")
     response = send_from_directory(store.root, key, max_age=31536000)
