@@ -39,6 +39,11 @@ from cms.services.search import indexable
 from cms.services.sources import cache_source
 
 BATCH = 500
+# Bylines and tags: link table, named table, the Entry field with the names, link column.
+_LINKS: tuple[tuple[type[Any], type[Author | Tag], str, str], ...] = (
+    (ArticleAuthor, Author, "authors", "author_id"),
+    (ArticleTag, Tag, "tags", "tag_id"),
+)
 T = TypeVar("T")
 
 
@@ -167,26 +172,16 @@ def _insert_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> li
         ).all()
     )
     ids = [id_of[row["resource_id"]] for row in rows]
-    authors = _named_ids(session, Author, {n for e in entries for n in e.authors})
-    tags = _named_ids(session, Tag, {n for e in entries for n in e.tags})
-    _insert_all(
-        session,
-        ArticleAuthor,
-        [
-            {"article_id": article_id, "author_id": author_id, "position": position}
+    for link, model, names, column in _LINKS:
+        id_by_name = _named_ids(session, model, {n for e in entries for n in getattr(e, names)})
+        rows = [
+            {"article_id": article_id, column: linked_id, "position": position}
             for article_id, e in zip(ids, entries, strict=True)
-            for position, author_id in enumerate(_distinct(authors[n] for n in e.authors))
-        ],
-    )
-    _insert_all(
-        session,
-        ArticleTag,
-        [
-            {"article_id": article_id, "tag_id": tag_id, "position": position}
-            for article_id, e in zip(ids, entries, strict=True)
-            for position, tag_id in enumerate(_distinct(tags[n] for n in e.tags))
-        ],
-    )
+            for position, linked_id in enumerate(
+                _distinct(id_by_name[n] for n in getattr(e, names))
+            )
+        ]
+        _insert_all(session, link, rows)
     _insert_all(
         session,
         SearchDocument,
