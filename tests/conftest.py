@@ -16,6 +16,7 @@ from cms.extensions import db
 from cms.models import Base, Role
 from cms.services.users import create_user
 from tests.databases import database_url, redis_settings
+from tests.feed_server import FeedServer
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 LOGIN_WINDOW_SECONDS = 2
@@ -171,3 +172,12 @@ def edit(client: FlaskClient, url: str, *, json: Any, headers: dict[str, str]) -
 
 def remove(client: FlaskClient, url: str, *, headers: dict[str, str]) -> Any:
     return client.delete(url, headers=with_etag(client, url, headers))
+
+
+@pytest.fixture
+def internal() -> Iterator[FeedServer]:
+    """A service inside the network (never allow-listed): fetch tests prove it receives
+    no request."""
+    server = FeedServer()
+    yield server
+    server.close()

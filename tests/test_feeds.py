@@ -28,14 +28,6 @@ def server(app: Flask) -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def internal() -> Iterator[FeedServer]:
-    """A service inside the network (not allow-listed) that must never be reached."""
-    server = FeedServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def admin(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
     user = make_user(Role.ADMIN)
     login = {"email": user.email, "password": "correct horse battery"}

@@ -20,14 +20,6 @@ def server() -> Iterator[FeedServer]:
     server.close()
 
 
-@pytest.fixture
-def internal() -> Iterator[FeedServer]:
-    """A service inside the network that must never be reached."""
-    server = FeedServer()
-    yield server
-    server.close()
-
-
 def allowing(server: FeedServer, **settings: object) -> FetchPolicy:
     return FetchPolicy(allowed=(AllowedAddress.parse(f"127.0.0.1:{server.port}"),), **settings)  # type: ignore[arg-type]
 
