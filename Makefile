@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 .PHONY: run test setup install migrate demo lint types pytest openapi openapi-check bench clean
 
 run: setup ## Install, migrate, load demo content, serve on http://127.0.0.1:5000
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	CMS_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup lint types openapi-check pytest ## Set up, then lint, types and the whole suite
 

@@ -101,7 +101,7 @@ def one_round(args: argparse.Namespace, url: str, policy: FetchPolicy) -> dict[s
 def migrated(database: str | None, feed_url: str) -> Iterator[Feed]:
     """A fresh, migrated database with one feed, inside an app context."""
     with fresh_database(database) as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_urlsafe(48)})
         with app.app_context():
             upgrade()
             try:

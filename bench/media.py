@@ -12,6 +12,7 @@ peak is this process's maximum resident set size, before and after.
 import argparse
 import io
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def main() -> None:
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
                 "STORAGE_URL": f"file://{folder}/media",
                 "IMAGE_RENDERING": "background",
+                "SECRET_KEY": secrets.token_urlsafe(48),
             }
         )
         with app.app_context():

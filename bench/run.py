@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,12 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (make bench does it)")
     RESULTS.mkdir(exist_ok=True)
-    env = {**os.environ, "CMS_INSTANCE_DIR": str(RESULTS / f"instance-{args.articles}")}
+    env = {
+        **os.environ,
+        "CMS_INSTANCE_DIR": str(RESULTS / f"instance-{args.articles}"),
+        # A server outside development needs a key; nothing it signs outlives the run.
+        "SECRET_KEY": secrets.token_urlsafe(48),
+    }
     if args.database:
         env["DATABASE_URL"] = args.database
     prepare(env, args.articles)

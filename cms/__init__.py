@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask, Response, g
 
 from cms import config, problems
-from cms.extensions import Api, db, jwt, limiter, migrate, refuse_nul_characters
+from cms.extensions import Api, db, jwt, migrate, screen_request
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -16,19 +16,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file
+    app.config["SECRET_KEY"] = config.signing_key(
+        app.config["SECRET_KEY"],
+        development=app.testing or app.config["CMS_ENV"] == "development",
+        instance_dir=Path(app.instance_path),
+    )
     app.before_request(_empty_g)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
     jwt.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["REDIS_KEY_PREFIX"] + "limits")
-    limiter.init_app(app)
 
     from cms.api import BLUEPRINTS
+    from cms.api.common import DatabaseIntConverter
     from cms.api.images.routes import media
     from cms.auth.jwt import init_jwt
     from cms.auth.revocation import init_revocations
+    from cms.auth.throttle import init_throttle
     from cms.caching import init_caching
     from cms.cli import cms_cli
     from cms.log import init_logging
@@ -38,9 +42,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_logging(app)
     init_jwt(jwt)
     init_revocations(app)
+    init_throttle(app)
     init_caching(app)
     init_storage(app)
-    app.before_request(refuse_nul_characters)
+    app.before_request(screen_request)
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any rule is added
     api = Api(app)
     api.spec.components.security_scheme(
         "bearerAuth",

@@ -1,9 +1,14 @@
 """Configuration, read from the environment once, at app creation."""
 
 import os
+import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import click
+from flask.cli import FlaskGroup
 
 INSTANCE_DIR = Path(os.environ.get("CMS_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
 
@@ -21,10 +26,13 @@ def _database_url() -> str:
 
 def from_environment() -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
-    secret = os.environ.get("SECRET_KEY") or os.environ.get("JWT_SECRET_KEY")
     database_url = _database_url()
     return {
-        "SECRET_KEY": secret or "dev-only-insecure-secret-change-me-0123456789",
+        # None: create_app decides (see signing_key); never a key written in the source.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or os.environ.get("JWT_SECRET_KEY") or None,
+        # "development" (set by `make run`): without SECRET_KEY, keep a generated key in
+        # the instance folder. Anything else is production: SECRET_KEY is required.
+        "CMS_ENV": os.environ.get("CMS_ENV", "production"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A server may drop idle connections: test each on checkout. A SQLite file
         # cannot, and the extra round trip would cost every request.
@@ -32,9 +40,7 @@ def from_environment() -> dict[str, Any]:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Every Redis key of this deployment starts with it (tests use one per run).
         "REDIS_KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "cms:"),
-        "RATELIMIT_STRATEGY": "moving-window",
-        "RATELIMIT_HEADERS_ENABLED": True,
-        # Failed logins only: per account (e-mail) and per client address.
+        # Wrong passwords (login and password change), per account and per client address.
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
         "STORAGE_URL": os.environ.get("STORAGE_URL") or f"file://{INSTANCE_DIR / 'media'}",
@@ -77,9 +83,71 @@ def from_environment() -> dict[str, Any]:
         # Private addresses that may be fetched anyway, comma-separated: "10.1.2.3:8080",
         # "192.168.0.0/16". Empty: only public addresses (no SSRF into the network).
         "FETCH_ALLOW": [e for e in os.environ.get("FETCH_ALLOW", "").split(",") if e.strip()],
+        # The API's public origin (https://cms.example.com) for links and problem types;
+        # empty: root-relative links. Never taken from the Host header (cache poisoning).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
         # Search ranks the newest this-many matches (bounded cost on common words).
         "SEARCH_RANK_WINDOW": int(os.environ.get("SEARCH_RANK_WINDOW", 1000)),
     }
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+MIN_KEY_BYTES = 32  # RFC 7518: an HS256 key has at least as many bits as the hash (256)
+KEY_HELP = (
+    "Set SECRET_KEY to a random string of at least 32 bytes, e.g. "
+    "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+    "the same for every process of the deployment (CMS_ENV=development generates one "
+    "into the instance folder instead)."
+)
+
+
+class ConfigurationError(RuntimeError):
+    """The app must not start as configured; the message says what to set."""
+
+
+def signing_key(configured: str | None, *, development: bool, instance_dir: Path) -> str:
+    """The key that signs tokens.
+
+    A configured key is used as it is. Without one, development and tests keep a
+    generated key in the instance folder (tokens survive restarts; no two installs
+    share it); `flask ...` commands run by an operator sign nothing that outlives
+    them and get a throw-away key; anything else is a server in production, which
+    must not start: every process needs the same key, so only the operator can set it.
+    """
+    if configured:
+        return _checked(configured, "SECRET_KEY")
+    if development:
+        return _instance_key(instance_dir / "secret_key")
+    if _under_flask_cli():
+        return secrets.token_urlsafe(48)
+    raise ConfigurationError(f"SECRET_KEY is not set: no server starts without it. {KEY_HELP}")
+
+
+def _checked(key: str, origin: str) -> str:
+    if len(key.encode()) < MIN_KEY_BYTES:
+        raise ConfigurationError(f"{origin} is shorter than {MIN_KEY_BYTES} bytes. {KEY_HELP}")
+    return key
+
+
+def _instance_key(path: Path) -> str:
+    """The key in `path`, generated on first use, readable by the owner only."""
+    if not path.exists():
+        # mkstemp creates the file 0600 (O_CREAT | O_EXCL); linking it into place is
+        # atomic and never overwrites, so processes starting together agree on one key.
+        fd, written = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            os.link(written, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the one
+        finally:
+            os.unlink(written)
+    return _checked(path.read_text().strip(), str(path))
+
+
+def _under_flask_cli() -> bool:
+    """True inside a `flask ...` command (the app is loaded by Flask's own click group)."""
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.find_root().command, FlaskGroup)
