@@ -1,22 +1,40 @@
 """Full-text search over articles: keeping the index current, and querying it.
 
 Ranking costs time in proportion to the number of matches (PERFORMANCE.md), so only
-the newest `window` matches are ranked: a common word over a million articles still
-answers in bounded time, and relevance is judged among recent coverage.
+the newest `window` matches the caller may see are ranked: a common word over a million
+articles still answers in bounded time, relevance is judged among recent coverage, and
+drafts the caller cannot see cost no ranking. A query's cost also grows with its words
+(each is matched in every document), so repeats count once and MAX_SEARCH_WORDS caps
+the rest.
 """
 
 import html
 import re
-from collections.abc import Iterable
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Float, Integer, Subquery, bindparam, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Subquery,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import selectinload
 
 from cms.models import Article, ArticleTag, SearchDocument, SourceCopy
 from cms.services import DbSession
 from cms.services.html import html_to_text
 
-MAX_TERMS = 32
+MAX_SEARCH_WORDS = 16
 SNIPPET_SOURCE_CHARS = 2000
 # Snippet delimiters no text contains: the snippet is escaped, then they become <mark>.
 _START, _STOP = "\x02", "\x03"
@@ -24,6 +42,11 @@ _TERM = re.compile(r'"([^"]*)"|(-?)([^\s"]+)')
 _WORD = re.compile(r"\w+")
 # bm25 weights per column: title, excerpt, summary, body_text, tag_names.
 _BM25 = "bm25(articles_fts, 10.0, 3.0, 3.0, 1.0, 5.0)"
+_FTS = table("articles_fts", column("rowid", Integer))
+_TSVECTOR: ColumnElement[Any] = literal_column("search_documents.tsv")
+_TOKENIZER = "porter unicode61 remove_diacritics 2"  # the index's (migration 0003)
+_OPENING_WORDS = 16
+_scratch = threading.local()
 
 
 def index_articles(session: DbSession, articles: Iterable[Article]) -> None:
@@ -71,61 +94,139 @@ def reindex(session: DbSession, article_ids: Iterable[int]) -> None:
         index_articles(session, session.scalars(query))
 
 
-def fts5_query(user_query: str) -> str | None:
-    """A safe FTS5 expression from what a person typed: words and "quoted phrases" must
-    all match, -word excludes. Operators and quotes of FTS5 syntax are never passed on."""
-    wanted: list[str] = []
-    excluded: list[str] = []
-    for phrase, minus, word in _TERM.findall(user_query)[:MAX_TERMS]:
-        words = _WORD.findall(phrase or word)
+@dataclass(frozen=True)
+class SearchTerms:
+    """The distinct terms of a query, each a phrase of one or more lower-case words:
+    all `wanted` must match, none of `excluded`."""
+
+    wanted: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(term.split()) for term in (*self.wanted, *self.excluded))
+
+    def fts5(self) -> str:
+        """An FTS5 expression: every term quoted, so no FTS5 operator is passed on."""
+        return " AND ".join(f'"{term}"' for term in self.wanted) + "".join(
+            f' NOT "{term}"' for term in self.excluded
+        )
+
+    def fts5_any(self) -> str:
+        """Any wanted term: what a snippet highlights."""
+        return " OR ".join(f'"{term}"' for term in self.wanted)
+
+    def websearch(self) -> str:
+        """The same terms for PostgreSQL's websearch_to_tsquery (quoted: its `or` is
+        an operator, which the FTS5 side does not have)."""
+        return " ".join(f'"{term}"' for term in self.wanted) + "".join(
+            f' -"{term}"' for term in self.excluded
+        )
+
+
+def search_terms(user_query: str) -> SearchTerms:
+    """What a person typed: words and "quoted phrases" must all match, -word excludes.
+    A repeated term counts once: it matches the same rows and only adds work."""
+    wanted: dict[str, None] = {}  # dicts: distinct, in the order typed
+    excluded: dict[str, None] = {}
+    for phrase, minus, word in _TERM.findall(user_query):
+        words = _WORD.findall((phrase or word).lower())
         if words:
-            (excluded if minus and not phrase else wanted).append('"' + " ".join(words) + '"')
-    if not wanted:
+            (excluded if minus and not phrase else wanted)[" ".join(words)] = None
+    return SearchTerms(tuple(wanted), tuple(excluded))
+
+
+def ranked_matches(
+    session: DbSession,
+    terms: SearchTerms,
+    window: int,
+    visible: Sequence[ColumnElement[bool]],
+) -> Subquery | None:
+    """(article_id, score) of the newest `window` matches among the articles `visible`
+    selects; higher score = more relevant. None when there is nothing to search for."""
+    if not terms.wanted:
         return None
-    return " AND ".join(wanted) + "".join(f" NOT {term}" for term in excluded)
-
-
-def ranked_matches(session: DbSession, user_query: str, window: int) -> Subquery | None:
-    """(article_id, score) of the newest `window` matches; higher score = more relevant.
-    None when the query has nothing to search for."""
+    article_id: ColumnElement[Any]
     if session.get_bind().dialect.name == "postgresql":
-        statement = text(
-            "SELECT article_id, ts_rank_cd(tsv, query, 32) AS score "
-            "FROM search_documents, websearch_to_tsquery('english', :q) AS query "
-            "WHERE tsv @@ query ORDER BY article_id DESC LIMIT :window"
-        ).bindparams(q=user_query, window=window)
+        tsquery = func.websearch_to_tsquery(literal_column("'english'"), terms.websearch())
+        ranked = select(
+            SearchDocument.article_id,
+            func.ts_rank_cd(_TSVECTOR, tsquery, 32).label("score"),
+        ).where(_TSVECTOR.op("@@")(tsquery))
+        article_id = SearchDocument.__table__.c.article_id
     else:
-        expression = fts5_query(user_query)
-        if expression is None:
-            return None
-        statement = text(
-            f"SELECT rowid AS article_id, -{_BM25} AS score FROM articles_fts "  # noqa: S608 - constant
-            "WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window"
-        ).bindparams(q=expression, window=window)
-    return statement.columns(article_id=Integer, score=Float).subquery("hits")
+        ranked = select(
+            _FTS.c.rowid.label("article_id"),
+            literal_column(f"-{_BM25}", Float).label("score"),
+        ).where(text("articles_fts MATCH :q").bindparams(q=terms.fts5()))
+        article_id = _FTS.c.rowid
+    # The visibility test joins the ranking, not the results: invisible matches must
+    # neither be scored nor take places in the window.
+    return (
+        ranked.join(Article, Article.id == article_id)
+        .where(*visible)
+        .order_by(article_id.desc())
+        .limit(window)
+        .subquery("hits")
+    )
 
 
-def snippets(session: DbSession, user_query: str, ids: list[int]) -> dict[int, str]:
-    """Highlighted excerpts (safe HTML with <mark>) for the given result rows."""
+def snippets(session: DbSession, terms: SearchTerms, ids: list[int]) -> dict[int, str]:
+    """Highlighted excerpts (safe HTML with <mark>) for the given result rows, taken
+    from the lead of each (title and the start of the body), where news puts what
+    matters: highlighting re-reads the text, and a body can be a megabyte."""
     if not ids:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        # ts_headline re-parses the whole text (about 1 ms per 4 KB body, more than the
-        # ranking of all results): highlight the lead, where news puts what matters.
         statement = text(
             "SELECT article_id, ts_headline('english', "
             "left(title || '. ' || body_text, :chars), "
             "websearch_to_tsquery('english', :q), "
             "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=12') AS snippet "
             "FROM search_documents WHERE article_id = ANY(:ids)"
-        ).bindparams(q=user_query, ids=ids, chars=SNIPPET_SOURCE_CHARS)
-    else:
-        statement = text(
-            "SELECT rowid AS article_id, "
-            "snippet(articles_fts, -1, char(2), char(3), '…', 16) AS snippet "
-            "FROM articles_fts WHERE articles_fts MATCH :q AND rowid IN :ids"
-        ).bindparams(bindparam("ids", ids, expanding=True), q=fts5_query(user_query) or '""')
-    return {row.article_id: _highlight(row.snippet) for row in session.execute(statement)}
+        ).bindparams(q=terms.websearch(), ids=ids, chars=SNIPPET_SOURCE_CHARS)
+        return {row.article_id: _highlight(row.snippet) for row in session.execute(statement)}
+    lead = func.substr(
+        SearchDocument.title + ". " + SearchDocument.body_text, 1, SNIPPET_SOURCE_CHARS
+    )
+    query = select(SearchDocument.article_id, lead).where(SearchDocument.article_id.in_(ids))
+    leads: list[tuple[int, str]] = [(row[0], row[1]) for row in session.execute(query)]
+    found = dict(_fts5_snippets(terms, leads))
+    return {
+        article_id: _highlight(found.get(article_id) or _opening(lead_text))
+        for article_id, lead_text in leads
+    }
+
+
+def _fts5_snippets(terms: SearchTerms, leads: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """FTS5 snippets of these texts. Not from the index itself: FTS5's snippet() weighs
+    every pair of hits in a document (a 1 MB body of one repeated word took minutes), so
+    the leads go through a scratch in-memory index with the same tokenizer, and out."""
+    scratch = _scratch_index()
+    try:
+        scratch.executemany("INSERT INTO leads(rowid, lead) VALUES (?, ?)", leads)
+        return scratch.execute(
+            "SELECT rowid, snippet(leads, 0, char(2), char(3), '…', 16) FROM leads "
+            "WHERE leads MATCH ?",
+            (terms.fts5_any(),),
+        ).fetchall()
+    finally:
+        scratch.rollback()
+
+
+def _scratch_index() -> sqlite3.Connection:
+    """This thread's in-memory FTS5 table (SQLite connections stay in their thread)."""
+    connection: sqlite3.Connection | None = getattr(_scratch, "connection", None)
+    if connection is None:
+        connection = sqlite3.connect(":memory:")
+        connection.execute(f"CREATE VIRTUAL TABLE leads USING fts5(lead, tokenize='{_TOKENIZER}')")
+        _scratch.connection = connection
+    return connection
+
+
+def _opening(lead: str) -> str:
+    """A lead without a highlighted word (the match was further on): its first words."""
+    return " ".join(lead.split()[:_OPENING_WORDS]) + " …"
 
 
 def _highlight(snippet: str) -> str:
