@@ -45,8 +45,14 @@ class ArticleImport(MethodView):
         """Import a front-matter post
 
         Front matter keys: title and date (required), excerpt, coverImage, author (one
-        or a list), tags, category, source. Published as dated. Importing the same post
-        again (same source, else same slug) updates that article: 200 instead of 201.
+        or a list), tags, category, source; any other key is refused. Published as
+        dated. Importing the same post again (same source, else same slug) updates that
+        article: 200 instead of 201.
+
+        Every value is validated as createArticle validates it (and names, the cover,
+        as their own create operations do); a 422 keys its errors by front-matter key,
+        `body` for the body and `front_matter` for the YAML itself, which may not use
+        aliases, tags beyond JSON's types, or more than 64 KiB.
         """
         if request.mimetype not in (MARKDOWN, "text/plain"):
             fail(415, detail=f"Send the post as {MARKDOWN} (UTF-8).")
