@@ -5,9 +5,11 @@ JSON-only request bodies, bearer auth, documented error responses and the list e
 """
 
 import functools
-from collections.abc import Callable
+import json
+import math
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
 import marshmallow as ma
@@ -16,8 +18,6 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, request
 from flask.views import MethodView
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
@@ -33,11 +33,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
-# Storage, strategy and key prefix come from the RATELIMIT_* config (memory or Redis).
-limiter = Limiter(key_func=get_remote_address)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_DUMP_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+# Request bodies: deeper nesting is never meaningful here, and costs stack to walk.
+MAX_JSON_DEPTH = 64
+# The range of the database's INTEGER columns (PostgreSQL's int4, the narrowest id and
+# count type): a larger number names no row and fits no column.
+DB_INT_MAX = 2**31 - 1
+CONTAINS_NUL = "Contains a NUL character."
+OUT_OF_RANGE = f"Out of range: at most ±{DB_INT_MAX}."
 
 
 @event.listens_for(Engine, "connect")
@@ -51,36 +56,106 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def refuse_nul_characters() -> None:
-    """NUL cannot be stored in PostgreSQL text and is never meaningful in content:
-    refuse it anywhere in the path, the query or a JSON body, before any view runs."""
-    found = [
-        f"path:{name}" for name, value in (request.view_args or {}).items() if "\x00" in str(value)
-    ]
-    found += [name for name, value in request.args.items(multi=True) if "\x00" in value]
-    if request.is_json:
-        found += _nul_fields(request.get_json(silent=True), "")
-    if found:
+def screen_request() -> None:
+    """Refuse what no view can take, before any runs (authentication included): a JSON
+    body that does not parse or nests too deep (400), and anywhere in the path, the query
+    or the body, NUL characters (PostgreSQL text cannot hold them, and they are never
+    meaningful) or integers beyond the database's range (SQLite cannot even bind them)."""
+    errors = {
+        f"path:{name}": [CONTAINS_NUL]
+        for name, value in (request.view_args or {}).items()
+        if "\x00" in str(value)
+    }
+    errors |= {
+        name: [CONTAINS_NUL] for name, value in request.args.items(multi=True) if "\x00" in value
+    }
+    errors |= _unstorable_values(_json_body())
+    if errors:
         problems.fail(
             422,
             "validation_error",
-            "Text may not contain NUL characters.",
-            errors={name or "_body": ["Contains a NUL character."] for name in found},
+            f"No field takes NUL characters, nor integers beyond ±{DB_INT_MAX}.",
+            errors=errors,
         )
 
 
-def _nul_fields(value: Any, where: str) -> list[str]:
-    if isinstance(value, str):
-        return [where] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [
-            f
-            for k, v in value.items()
-            for f in _nul_fields(v, f"{where}.{k}".strip(".")) + _nul_fields(k, where)
-        ]
-    if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{where}.{i}".strip("."))]
-    return []
+def _json_body() -> Any:
+    """The JSON body, or None without one. Parsed here, once, so that what no parser
+    takes is a 400: bytes that are not UTF-8, numbers Python will not convert (thousands
+    of digits) or hold (1e999), NaN and Infinity (not JSON), nesting past the stack."""
+    if not request.is_json:  # other bodies are read by their views, in their own way
+        return None
+    data = request.get_data(cache=True)
+    if not data:
+        return None
+    try:
+        return json.loads(data.decode(), parse_constant=_not_json, parse_float=_finite_float)
+    except RecursionError:
+        _too_deep()
+    except ValueError as error:
+        problems.fail(
+            400,
+            "malformed_json",
+            "The request body is not valid JSON.",
+            errors={"_body": [_unreadable(error)]},
+        )
+
+
+def _unreadable(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno}, column {error.colno}."
+    if isinstance(error, UnicodeDecodeError):
+        return "Not UTF-8."
+    return "A number out of range, or NaN or Infinity (not JSON)."
+
+
+def _not_json(_constant: str) -> NoReturn:
+    raise ValueError
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError
+    return number
+
+
+def _too_deep() -> NoReturn:
+    problems.fail(
+        400, "malformed_json", f"JSON bodies may nest at most {MAX_JSON_DEPTH} levels deep."
+    )
+
+
+def _unstorable_values(body: Any) -> dict[str, list[str]]:
+    """Field path (or _body) -> message, for NUL characters and out-of-range integers.
+    Iterative, so nesting costs no stack; beyond MAX_JSON_DEPTH levels it is refused.
+    Only containers are queued, and a value's path is spelled out only for an error."""
+    errors: dict[str, list[str]] = {}
+    # (container, its path, its level); the body itself is the one value of a root.
+    pending: list[tuple[Any, str, int]] = [({"": body}, "", -1)]
+    while pending:
+        container, where, level = pending.pop()
+        if level >= MAX_JSON_DEPTH:
+            _too_deep()
+        if isinstance(container, dict):
+            if "\x00" in "".join(container):
+                errors[where or "_body"] = [CONTAINS_NUL]
+            items: Iterable[tuple[str | int, Any]] = container.items()
+        else:
+            items = enumerate(container)
+        for key, value in items:
+            if isinstance(value, dict | list):
+                pending.append((value, _field_path(where, key), level + 1))
+            elif isinstance(value, str):
+                if "\x00" in value:
+                    errors[_field_path(where, key) or "_body"] = [CONTAINS_NUL]
+            elif isinstance(value, int) and not -DB_INT_MAX <= value <= DB_INT_MAX:
+                errors[_field_path(where, key) or "_body"] = [OUT_OF_RANGE]
+    return errors
+
+
+def _field_path(where: str, key: str | int) -> str:
+    return f"{where}.{key}" if where else str(key)
 
 
 def json_response(

@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 import marshmallow as ma
 import orjson
 import structlog
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest import abort
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -94,7 +94,8 @@ def problem_response(
     if code not in PROBLEM_TYPES:
         raise ValueError(f"undocumented problem code {code!r}: add it to PROBLEM_TYPES")
     body: dict[str, Any] = {
-        "type": f"{request.host_url}problems/{code.replace('_', '-')}",
+        # Not from the Host header: problem responses can be cached publicly (404s).
+        "type": f"{current_app.config['PUBLIC_BASE_URL']}/problems/{code.replace('_', '-')}",
         "title": TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail or HTTPStatus(status).description,

@@ -1,15 +1,22 @@
 """Plumbing shared by every resource: list arguments, the list envelope, references."""
 
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from sqlalchemy import Select, func, select
+from werkzeug.routing import IntegerConverter, Map, ValidationError
 
+from cms.extensions import DB_INT_MAX
 from cms.services import DbSession
 
 MAX_PAGE_SIZE = 100
+# A day's margin inside datetime's years 1-9999, so that no later shift to another zone
+# (a PostgreSQL session's, a reader's) can overflow.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
@@ -18,7 +25,9 @@ class PageArgs(ma.Schema):
     """Offset paging. Unknown query parameters are refused (400)."""
 
     page = ma.fields.Integer(
-        load_default=1, validate=ma.validate.Range(min=1), metadata={"description": "1-based"}
+        load_default=1,
+        validate=ma.validate.Range(min=1, max=DB_INT_MAX),
+        metadata={"description": "1-based"},
     )
     page_size = ma.fields.Integer(
         load_default=20, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE)
@@ -96,7 +105,14 @@ def _url_with(**changes: str | int | None) -> str:
     """This request's URL with some query parameters replaced (None drops one)."""
     params = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
     params.extend((k, str(v)) for k, v in changes.items() if v is not None)
-    return f"{request.base_url}?{urlencode(params)}" if params else request.base_url
+    url = public_url(request.script_root + request.path)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def public_url(path: str) -> str:
+    """An absolute URL under PUBLIC_BASE_URL, else the root-relative path. Never from the
+    Host header: public responses are cached, and a forged Host would poison them."""
+    return str(current_app.config["PUBLIC_BASE_URL"]) + path
 
 
 def count(session: DbSession, query: AnySelect) -> int:
@@ -137,3 +153,44 @@ class Timestamps(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
     updated_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` within the database's INTEGER range: a larger id names no row, so the
+    URL matches no route (404) instead of overflowing the driver."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(DB_INT_MAX)):  # and int() raises past 4300 digits
+            raise ValidationError
+        return int(super().to_python(value))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware datetime in UTC. ValueError when naive, or when outside EARLIEST..LATEST:
+    0001-01-01T00:00:00+14:00 is fine as written, but in UTC it would be year 0."""
+    if moment.utcoffset() is None:
+        raise ValueError("naive datetime: give a zone, e.g. Z or +02:00")
+    if not EARLIEST <= moment <= LATEST:  # compared as instants: no conversion overflows
+        raise ValueError(f"outside {EARLIEST.isoformat()} .. {LATEST.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+class AwareUTCDateTime(ma.fields.AwareDateTime):
+    """An ISO 8601 datetime with a zone (naive ones are refused), loaded in UTC: the one
+    datetime field of every query and body, so that no edge value overflows later."""
+
+    default_error_messages = {  # marshmallow merges these with the parents'
+        "out_of_range": f"Out of range: between {EARLIEST.isoformat()} and "
+        f"{LATEST.isoformat()} in UTC."
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return as_utc(moment)
+        except ValueError as error:
+            raise self.make_error("out_of_range") from error
