@@ -77,6 +77,8 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
 
     def save(obj: Any, data: dict[str, Any], *, new: bool) -> Any:
         if not new:
+            # Checked against the version just read, which the UPDATE's WHERE repeats:
+            # a writer that got in between makes it match nothing (a 412).
             require_if_match(object_etag(obj))
         changed = changing(obj)
         if new and res.slug_from and "slug" not in data:
@@ -87,6 +89,9 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             db.session.add(obj)
         db.session.flush()
         changed()
+        # Answer with what is stored now: views of relations (a page's published
+        # citations) and the new version are read again.
+        db.session.expire(obj)
         return obj
 
     def readers(func: Any) -> Any:
@@ -147,7 +152,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             )
             def delete(self, item_id: int) -> None:
                 obj = get_or_404(item_id)
-                require_if_match(object_etag(obj))
+                require_if_match(object_etag(obj))  # the DELETE's WHERE repeats the version
                 changed = changing(obj)
                 db.session.delete(obj)
                 db.session.flush()  # surface "still referenced" here, as a 409

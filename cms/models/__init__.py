@@ -18,6 +18,7 @@ from cms.models.publication import Publication
 from cms.models.search import ContentState, SearchDocument
 from cms.models.source_copy import SourceCopy
 from cms.models.taxonomy import Category, Tag
+from cms.models.versioning import touch
 
 __all__ = [
     "CONTENT_TYPES",
@@ -47,5 +48,6 @@ __all__ = [
     "Tag",
     "User",
     "page_citations",
+    "touch",
     "utcnow",
 ]

@@ -1,8 +1,8 @@
-"""Machine API tokens and the database revocation store."""
+"""Machine API tokens, and the database stores of revocations and password guesses."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.models.base import Base, Timestamped, string_enum
@@ -35,4 +35,20 @@ class RevokedToken(Base):
     __tablename__ = "revoked_tokens"
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginFailure(Base):
+    """A password guess counted against an account or a client address until it expires.
+
+    Rows are written when a guess starts and deleted when it proves right, so what
+    remains are the wrong guesses (and those still being checked). See cms.auth.throttle.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_expires_at", "key", "expires_at"),)
+
+    # One guess counts under several keys ("account:<e-mail>", "address:<ip>").
+    guess: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -4,9 +4,9 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, Integer, MetaData, func
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 # Alembic needs stable constraint names to alter them later, on SQLite too.
@@ -76,3 +76,17 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+
+
+class Versioned:
+    """A version counter the ORM checks and bumps on every UPDATE and DELETE
+    (`WHERE version = <the version read>`): a writer that read an older version gets
+    StaleDataError (a 412), never overwrites a change it did not see. It moves with
+    every change to what the row shows, related rows included (cms.models.versioning).
+    """
+
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a class-level attribute
+        return {"version_id_col": cls.version}

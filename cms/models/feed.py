@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cms.models.base import Base, Timestamped, string_enum
+from cms.models.base import Base, Timestamped, Versioned, string_enum
 from cms.models.publication import Publication
 
 
@@ -23,7 +23,7 @@ class FetchOutcome(enum.StrEnum):
     ERROR = "error"
 
 
-class Feed(Timestamped, Base):
+class Feed(Timestamped, Versioned, Base):
     __tablename__ = "feeds"
     __table_args__ = (CheckConstraint("interval_minutes >= 1", name="interval_positive"),)
 

@@ -9,7 +9,7 @@ import enum
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cms.models.base import Base, Timestamped, string_enum
+from cms.models.base import Base, Timestamped, Versioned, string_enum
 
 
 class ImageStatus(enum.StrEnum):
@@ -32,7 +32,7 @@ class Rendition(Base):
     key: Mapped[str] = mapped_column(String(300))  # in the storage
 
 
-class Image(Timestamped, Base):
+class Image(Timestamped, Versioned, Base):
     __tablename__ = "images"
     __table_args__ = (
         CheckConstraint("focal_x BETWEEN 0 AND 1 AND focal_y BETWEEN 0 AND 1", name="focal_range"),

@@ -4,7 +4,7 @@ from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.models.article import Article, ArticleStatus
-from cms.models.base import Base, Timestamped
+from cms.models.base import Base, Timestamped, Versioned
 
 page_citations = Table(
     "page_citations",
@@ -16,7 +16,7 @@ page_citations = Table(
 )
 
 
-class Page(Timestamped, Base):
+class Page(Timestamped, Versioned, Base):
     __tablename__ = "pages"
     __table_args__ = (CheckConstraint("quality BETWEEN 0 AND 100", name="quality_range"),)
 

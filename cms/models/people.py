@@ -5,7 +5,7 @@ import enum
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cms.models.base import Base, Timestamped, string_enum
+from cms.models.base import Base, Timestamped, Versioned, string_enum
 
 
 class Role(enum.StrEnum):
@@ -17,7 +17,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class User(Timestamped, Base):
+class User(Timestamped, Versioned, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +38,7 @@ class User(Timestamped, Base):
         return self.author.id if self.author else None
 
 
-class Author(Timestamped, Base):
+class Author(Timestamped, Versioned, Base):
     __tablename__ = "authors"
 
     id: Mapped[int] = mapped_column(primary_key=True)

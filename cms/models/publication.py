@@ -3,10 +3,10 @@
 from sqlalchemy import CheckConstraint, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cms.models.base import Base, Timestamped
+from cms.models.base import Base, Timestamped, Versioned
 
 
-class Publication(Timestamped, Base):
+class Publication(Timestamped, Versioned, Base):
     __tablename__ = "publications"
     __table_args__ = (CheckConstraint("credibility BETWEEN 1 AND 5", name="credibility_range"),)
 

@@ -3,10 +3,10 @@
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cms.models.base import Base, Timestamped
+from cms.models.base import Base, Timestamped, Versioned
 
 
-class Tag(Timestamped, Base):
+class Tag(Timestamped, Versioned, Base):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -15,7 +15,7 @@ class Tag(Timestamped, Base):
     description: Mapped[str | None] = mapped_column(Text)
 
 
-class Category(Timestamped, Base):
+class Category(Timestamped, Versioned, Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
