@@ -1,7 +1,9 @@
 """`flask cms ...`: operator commands. They call the same services as the API."""
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -51,15 +53,7 @@ def import_command(paths: tuple[Path, ...]) -> None:
                 db.session.commit()
             except InvalidContentError as error:
                 db.session.rollback()
-                failures.append(
-                    (
-                        path,
-                        "; ".join(
-                            f"{field}: {' '.join(map(str, messages))}"
-                            for field, messages in error.errors.items()
-                        ),
-                    )
-                )
+                failures.append((path, "; ".join(_field_errors(error.errors))))
             except (UnicodeDecodeError, SQLAlchemyError) as error:
                 db.session.rollback()
                 failures.append((path, str(error).splitlines()[0]))
@@ -70,6 +64,16 @@ def import_command(paths: tuple[Path, ...]) -> None:
     )
     if failures:
         raise SystemExit(1)
+
+
+def _field_errors(errors: dict[Any, Any], prefix: str = "") -> Iterator[str]:
+    """`field: messages` lines; nested errors (a list's items, a cover's URL) as
+    `tags.1: ...`."""
+    for field, messages in errors.items():
+        if isinstance(messages, dict):
+            yield from _field_errors(messages, f"{prefix}{field}.")
+        else:
+            yield f"{prefix}{field}: {' '.join(map(str, messages))}"
 
 
 @cms_cli.command("export")

@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, jwt_required
 
 from cms.api.auth.schemas import LoginSchema, MeSchema, PasswordChangeSchema, TokenSchema
 from cms.auth.permissions import authenticates_itself, require_principal
+from cms.auth.throttle import start_guess
 from cms.auth.tokens import claim_refresh_token, issue_token_pair, revoke_family
-from cms.extensions import Blueprint, db, limiter
+from cms.extensions import Blueprint, db
 from cms.models import ApiToken, Role, User
 from cms.problems import fail
 from cms.services.users import authenticate, change_password, normalize_email
@@ -17,32 +17,8 @@ from cms.services.users import authenticate, change_password, normalize_email
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
 
-def _login_account() -> str:
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    return f"account:{normalize_email(email)}" if isinstance(email, str) else "account:?"
-
-
-def _failed(response: Any) -> bool:
-    return bool(response.status_code == 401)
-
-
-def _account_limit() -> str:
-    return str(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
-
-
-def _address_limit() -> str:
-    return str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"])
-
-
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [
-        # Only failed attempts count, per account and per client address.
-        limiter.limit(_account_limit, key_func=_login_account, deduct_when=_failed),
-        limiter.limit(_address_limit, deduct_when=_failed),
-    ]
-
     @authenticates_itself
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
@@ -52,11 +28,13 @@ class Login(MethodView):
         """Exchange e-mail and password for tokens
 
         Unknown e-mail and wrong password give the same answer in the same time.
-        Repeated failures are rate limited per account and per address (429).
+        Wrong passwords are limited per account and per address (429 with Retry-After).
         """
+        guess = start_guess(normalize_email(credentials["email"]))
         user = authenticate(db.session, **credentials)
         if user is None:
             fail(401, "invalid_credentials", "E-mail or password is wrong.")
+        guess.forget()
         return issue_token_pair(user)
 
 
@@ -99,14 +77,18 @@ class Password(MethodView):
     @blp.requires(Role.CONTRIBUTOR)
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
-    @blp.errors(400, 415)
+    @blp.errors(400, 415, 429)
     @blp.doc(operationId="changePassword")
     def post(self, data: dict[str, Any]) -> None:
-        """Change your password; every token of yours stops working"""
+        """Change your password; every token of yours stops working
+
+        Wrong current passwords count with wrong logins, against the same limits (429).
+        """
         principal = require_principal()
         user = db.session.get(User, principal.user_id) if principal.user_id else None
         if user is None:
             fail(400, "bad_request", "API tokens have no password.")
+        guess = start_guess(user.email)
         if not change_password(user, data["current_password"], data["new_password"]):
             fail(
                 422,
@@ -114,6 +96,7 @@ class Password(MethodView):
                 "The current password is wrong.",
                 errors={"current_password": ["Wrong password."]},
             )
+        guess.forget()
 
 
 @blp.route("/me")
