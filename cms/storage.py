@@ -9,7 +9,10 @@ STORAGE_URL picks it:
   fetch the files (default: the endpoint's path-style bucket URL).
 
 Keys are relative paths the application makes ("images/<random>/640.webp"): files are
-written once and never change, so they are cached as immutable.
+written once and never change, so they are cached as immutable. The random part (128
+bits, cms.services.media.new_prefix) makes each URL a capability: a draft's cover is
+public only to whoever was shown its URL. So nothing may list keys: a bucket grants
+readers s3:GetObject, never s3:ListBucket.
 """
 
 import os

@@ -8,7 +8,9 @@ that a browser could be talked into reading as HTML or SVG).
 
 Renditions are made from the decoded pixels with EXIF orientation applied and no
 metadata copied, so nothing served is the uploaded file. Large photos take seconds
-(AVIF above all), which is why this runs as a job (cms.jobs).
+(AVIF above all), which is why this runs as a job (cms.jobs). Any shape that passes
+validation renders: a rendition that would be longer than its format allows
+(MAX_SIDE; a tall infographic in WebP) is scaled down to fit instead.
 """
 
 import io
@@ -36,7 +38,11 @@ FORMATS = {
     "GIF": "gif",
 }
 WIDTHS = (320, 640, 960, 1280, 1920)
-THUMBNAIL = (640, 360)  # 16:9, cropped around the focal point
+THUMBNAIL = (640, 360)  # 16:9, cropped around the focal point: fits every MAX_SIDE
+# The longest side each format takes, as Pillow 13 writes and reads it back: WebP's
+# bitstream stops at 16383; libavif writes up to 65535 but will not decode past 32768
+# (its default dimension limit); libjpeg-turbo stops at 65500; PNG allows 2**31 - 1.
+MAX_SIDE = {"jpeg": 65_500, "png": 2**31 - 1, "webp": 16_383, "avif": 32_768}
 CONTENT_TYPES = {
     "jpeg": "image/jpeg",
     "png": "image/png",
@@ -118,9 +124,9 @@ def render_image(session: DbSession, store: Storage, image: Image) -> None:
             picture = _upright_pixels(source)
         formats = _formats(image.source_format or "jpeg", picture)
         renditions = [
-            _store(store, image, picture.resize(_fit(picture, width)), "width", fmt, written)
-            for width in _widths(picture.width)
+            _store(store, image, picture.resize(size), "width", fmt, written)
             for fmt in formats
+            for size in rendition_sizes(picture.width, picture.height, fmt)
         ]
         thumb = ImageOps.fit(
             picture,
@@ -177,6 +183,15 @@ def _formats(source_format: str, picture: Pillow.Image) -> list[str]:
     return list(dict.fromkeys([own, "webp", "avif"]))
 
 
+def rendition_sizes(width: int, height: int, fmt: str) -> list[tuple[int, int]]:
+    """The srcset sizes of a `width` x `height` picture in `fmt`: each layout width,
+    shrunk further where a side would pass what the format holds (a 600 x 17,000
+    infographic's 320 px rendition is 9,067 px tall, its 600 px one too tall for WebP:
+    578 x 16,383). Shrunk widths can coincide, and a width names the file: one each."""
+    sizes = (_within(_fit(width, height, w), MAX_SIDE[fmt]) for w in _widths(width))
+    return list({size[0]: size for size in sizes}.values())
+
+
 def _widths(width: int) -> list[int]:
     """News layout widths up to the image's own, never upscaled (a small image: its own)."""
     widths = [w for w in WIDTHS if w < width]
@@ -184,8 +199,15 @@ def _widths(width: int) -> list[int]:
     return widths if largest in widths else [*widths, largest]
 
 
-def _fit(picture: Pillow.Image, width: int) -> tuple[int, int]:
-    return width, max(1, round(picture.height * width / picture.width))
+def _fit(width: int, height: int, new_width: int) -> tuple[int, int]:
+    return new_width, max(1, round(height * new_width / width))
+
+
+def _within(size: tuple[int, int], limit: int) -> tuple[int, int]:
+    """Scaled down (aspect kept, as far as whole pixels allow) until no side passes `limit`."""
+    width, height = size
+    scale = min(1.0, limit / width, limit / height)
+    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
 
 
 def _thumbnail_size(picture: Pillow.Image) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """Images: register a remote image (JSON) or upload one (multipart). An image still used
-as a cover cannot be deleted; deleting an unused upload removes its files."""
+as a cover cannot be deleted; deleting an unused upload removes its files. The library
+is read with a token (contributor and above); readers get images inside articles."""
 
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ from flask.views import MethodView
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from cms.api.crud import Resource, register_crud
 from cms.api.images.schemas import UPLOAD_REQUEST_SCHEMA, ImageSchema, ImageUploadSchema
@@ -63,6 +65,9 @@ register_crud(
         on_change=on_image_change,
         # Anyone who writes articles may add a cover image; editors curate the library.
         create_role=Role.CONTRIBUTOR,
+        # The library holds the covers of drafts (embargoed photos among them): readers
+        # see an image only embedded in an article they may read.
+        read_role=Role.CONTRIBUTOR,
     ),
 )
 
@@ -154,8 +159,23 @@ def _start(job: Callable[[int], None], image_id: int) -> None:
     run_later(job, image_id)
 
 
+# An edit of the image that commits while the job renders wins the version check;
+# the job then renders again (an editor does not edit one image in a loop).
+RENDER_ATTEMPTS = 3
+
+
 def render_pending(image_id: int) -> None:
     """The background job: render an upload that is still processing."""
+    for attempt in range(1, RENDER_ATTEMPTS + 1):
+        try:
+            _render_pending_once(image_id)
+            return
+        except StaleDataError:
+            if attempt == RENDER_ATTEMPTS:
+                raise
+
+
+def _render_pending_once(image_id: int) -> None:
     image = db.session.get(Image, image_id)
     if image is None or image.status is not ImageStatus.PROCESSING:
         return
@@ -174,7 +194,11 @@ def render_pending(image_id: int) -> None:
 
 @media.route("/<path:key>")
 def media_file(key: str) -> Response:
-    """Files of the local storage: renditions only (never the uploaded originals)."""
+    """Files of the local storage: renditions only (never the uploaded originals).
+
+    Anyone holding a URL may fetch it (they are cached as immutable, CDNs included):
+    each image's files sit under a random 128-bit prefix, and nothing lists them, so a
+    draft's cover cannot be found without reading the draft or the image library."""
     store = storage()
     try:  # no "..": what is served must be under images/, however the path is spelled
         checked(key)
