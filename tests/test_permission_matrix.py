@@ -43,7 +43,7 @@ def write_operations(app: Flask) -> dict[tuple[str, str], Rule | None]:
     return operations
 
 
-OPERATIONS = write_operations(create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}))
+OPERATIONS = write_operations(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}))
 
 
 @dataclass

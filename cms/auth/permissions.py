@@ -20,6 +20,18 @@ from cms.services.identifiers import unique_slug
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Property-level authorization: article fields only editors may set, whoever owns the
+# article. Importance, the credibility override and the publication (whose rating the
+# article inherits) are the site's judgment, and rank and rate an article among all
+# others; relevance is the site's note on why a resource matters. source_url claims a
+# story for the whole site: its resource_id is the key feeds and imports deduplicate on,
+# so a draft holding it would make ingest skip the real item. What describes the piece
+# itself (title, body, excerpt, summary, key points, category, tags, cover, content
+# type, canonical URL) stays with its authors.
+EDITOR_ONLY_ARTICLE_FIELDS = frozenset(
+    {"importance", "credibility_override", "publication_id", "relevance", "source_url"}
+)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -104,13 +116,16 @@ def authorize_article_write(
 ) -> dict[str, Any]:
     """Check a create (article None) or change; returns the data to apply.
 
-    Below editor: only one's own articles, staying among their authors; contributors
-    only touch drafts and cannot publish, schedule or archive.
+    Below editor: only one's own articles, staying among their authors, and none of
+    the EDITOR_ONLY_ARTICLE_FIELDS changed; contributors only touch drafts and cannot
+    publish, schedule or archive. A slug another article has becomes the next free one,
+    as a generated slug does: a 409 would confirm articles the caller may not see.
     """
     if principal.at_least(Role.EDITOR):
         return data
     if article is not None and not owns(principal, article):
         fail(403, "forbidden", "You can only change articles you author.")
+    _refuse_editor_only_changes(article, data)
     if principal.role is Role.CONTRIBUTOR:
         current = article.status if article is not None else ArticleStatus.DRAFT
         if current is not ArticleStatus.DRAFT or data.get("status", current) is not current:
@@ -118,11 +133,40 @@ def authorize_article_write(
     byline = own_author(session, principal)
     if byline is None:
         fail(403, "forbidden", "Only editors may write articles without a byline.")
-    if article is None and "author_ids" not in data:
-        return {**data, "author_ids": [byline.id]}
     if "author_ids" in data and byline.id not in data["author_ids"]:
         fail(403, "forbidden", "You cannot remove yourself from an article's authors.")
+    if article is None and "author_ids" not in data:
+        data = {**data, "author_ids": [byline.id]}
+    if "slug" in data:
+        data = {**data, "slug": _slug_revealing_nothing(session, article, data["slug"])}
     return data
+
+
+def _refuse_editor_only_changes(article: Article | None, data: dict[str, Any]) -> None:
+    """403 naming each editor-only field the data would change. Sending the value a
+    field already has is no change: a form may send back what it was given."""
+    changed = [
+        name
+        for name in sorted(EDITOR_ONLY_ARTICLE_FIELDS & data.keys())
+        if data[name] != (getattr(article, name) if article is not None else None)
+    ]
+    if changed:
+        fail(
+            403,
+            "forbidden",
+            "Only editors set these fields.",
+            errors={name: ["Only editors may set this field."] for name in changed},
+        )
+
+
+def _slug_revealing_nothing(session: DbSession, article: Article | None, slug: str) -> str:
+    """`slug`, or the next free `slug-2`... when another article has it (visible to the
+    caller or not: the answer must not depend on what they cannot see)."""
+    if article is not None and article.slug == slug:
+        return slug
+    if session.scalar(select(Article.id).where(Article.slug == slug)) is None:
+        return slug
+    return unique_slug(session, Article.slug, slug, max_length=200)
 
 
 def authorize_article_delete(principal: Principal, article: Article) -> None:

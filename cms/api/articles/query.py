@@ -16,6 +16,8 @@ import orjson
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from cms.api.articles.read import publication_alias
+from cms.api.common import as_utc
+from cms.extensions import DB_INT_MAX
 from cms.models import Article, ArticleAuthor, ArticleTag, Author, Category, Publication, Tag
 from cms.problems import fail
 
@@ -180,12 +182,14 @@ def _decode(keys: list[SortKey], cursor: str) -> list[Any]:
 def _typed(key: SortKey, value: Any) -> Any:
     if value is None:
         return None
-    if key.is_time:
-        return datetime.fromisoformat(value)
+    if key.is_time:  # ValueError when naive, or out of range once in UTC
+        return as_utc(datetime.fromisoformat(value))
     if key.name == "title":
         if not isinstance(value, str):
             raise TypeError("title cursor values are strings")
         return value
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("numeric cursor values are integers")
+    if not -DB_INT_MAX <= value <= DB_INT_MAX:
+        raise ValueError("beyond the database's integers")
     return value

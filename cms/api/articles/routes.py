@@ -21,9 +21,10 @@ from cms.auth.permissions import (
     article_visibility,
     authorize_article_delete,
     authorize_article_write,
+    owns,
     require_principal,
 )
-from cms.auth.principal import current_principal
+from cms.auth.principal import Principal, current_principal
 from cms.caching import (
     conditional,
     list_etag,
@@ -40,7 +41,7 @@ from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services.articles import create_article, update_article
 from cms.services.posts import export_post
-from cms.services.search import ranked_matches, snippets
+from cms.services.search import ranked_matches, search_terms, snippets
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
@@ -65,7 +66,8 @@ MARKDOWN_RESPONSE = {
     "success": True,
     "schema": {"type": "string"},
     "description": "The article as JSON; with Accept: text/markdown, as the site's "
-    "front-matter post (lossless: the body as written)",
+    "front-matter post: the body as written (lossless) for the article's editors and "
+    "authors, its sanitized HTML for other readers",
 }
 
 
@@ -117,6 +119,18 @@ def _revalidate_anonymously() -> Response | None:
     return not_modified(_item_etag(stamp), stamp.updated_at) if stamp else None
 
 
+@blp.after_request
+def _vary_on_accept(response: Response) -> Response:
+    """One article is JSON or a front-matter post, by Accept: caches must key on it,
+    for the 304s answered before the view too."""
+    if request.method in ("GET", "HEAD") and request.endpoint in _ONE_ARTICLE:
+        response.vary.add("Accept")
+    return response
+
+
+_ONE_ARTICLE = frozenset({"articles.ArticleById", "articles.ArticleBySlug"})
+
+
 def article_response(
     where: ColumnElement[bool],
     args: dict[str, Any],
@@ -129,7 +143,7 @@ def article_response(
         fail(404, detail="No such article.")
     etag = _item_etag(stamp)
     if status == 200 and _wants_markdown():
-        return _markdown_response(stamp, strong_etag(etag, MARKDOWN))
+        return _markdown_response(stamp, etag)
     if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
         return cached
     fields, include = _shape(args)
@@ -138,15 +152,27 @@ def article_response(
     return conditional(response, etag, stamp.updated_at)
 
 
-def _markdown_response(stamp: Any, etag: str) -> Response:
-    """The article as the site's front-matter post (what `flask cms export` writes)."""
-    if cached := not_modified(etag, stamp.updated_at):
-        return cached
+def _markdown_response(stamp: Any, article_etag: str) -> Response:
+    """The article as the site's front-matter post. Its editors and its own authors get
+    the body as written (lossless, what `flask cms export` writes); other readers get
+    the sanitized body_html: the source may hold markup the sanitizer removes, and a
+    site build or a browser may trust a post it fetched from here."""
     article = db.session.get(Article, stamp.id)
     assert article is not None  # just stamped, in this transaction
-    response = Response(export_post(article), mimetype=MARKDOWN)
-    response.vary.add("Accept")
+    as_written = _may_edit(current_principal(), article)
+    etag = strong_etag(article_etag, MARKDOWN, "as written" if as_written else "sanitized")
+    if cached := not_modified(etag, stamp.updated_at):
+        return cached
+    response = Response(export_post(article, as_written=as_written), mimetype=MARKDOWN)
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return conditional(response, etag, stamp.updated_at)
+
+
+def _may_edit(principal: Principal | None, article: Article) -> bool:
+    """Editors, and the article's own authors (whose text it is)."""
+    if principal is None:
+        return False
+    return principal.at_least(Role.EDITOR) or owns(principal, article)
 
 
 def _article_to_change(article_id: int) -> Article:
@@ -194,7 +220,10 @@ class Articles(MethodView):
 
         The slug is generated from the title unless given; body_html is sanitized,
         body_markdown is rendered then sanitized. Below editor, the caller is credited
-        (and must stay credited); contributors create drafts only.
+        (and must stay credited), fields marked "Editors only" are a 403, and a slug
+        another article has becomes the next free one (`slug-2`, as generated slugs
+        do) rather than a 409 that would reveal hidden drafts; contributors create
+        drafts only.
         """
         data = authorize_article_write(db.session, require_principal(), None, data)
         article = create_article(db.session, data)
@@ -205,14 +234,16 @@ class Articles(MethodView):
 def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
     fields, include = _shape(args)
     page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
-    where = [*article_visibility(principal), *q.filters(args)]
+    visible = article_visibility(principal)
+    where = [*visible, *q.filters(args)]
     keys = q.sort_keys(args.get("sort"))
     rated = "min_credibility" in args or any(k.name == "credibility" for k in keys)
     query = stamp_query(rated=rated).where(*where)
     counted = count_query(rated=rated).where(*where)
-    search = args.get("q")
+    search = search_terms(args["q"]) if "q" in args else None
     if search is not None:
-        hits = ranked_matches(db.session, search, current_app.config["SEARCH_RANK_WINDOW"])
+        window = current_app.config["SEARCH_RANK_WINDOW"]
+        hits = ranked_matches(db.session, search, window, visible)
         if hits is None:  # nothing searchable in what was typed: nothing matches
             return list_envelope(
                 [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
@@ -283,7 +314,8 @@ class ArticleById(MethodView):
         """Change some fields of an article
 
         Needs If-Match with the article's current ETag. Editors change any article;
-        authors their own; contributors their own drafts.
+        authors their own; contributors their own drafts. Below editor, fields marked
+        "Editors only" cannot change, and a taken slug becomes the next free one.
         """
         article = _article_to_change(article_id)
         data = authorize_article_write(db.session, require_principal(), article, data)

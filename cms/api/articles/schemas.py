@@ -5,8 +5,9 @@ from typing import Any
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from cms.api.common import PageArgs, Reference, slug_field
+from cms.api.common import AwareUTCDateTime, PageArgs, Reference, slug_field
 from cms.models import CONTENT_TYPES, ArticleStatus
+from cms.services.search import MAX_SEARCH_WORDS, search_terms
 
 MAX_BODY_CHARS = 1_000_000
 
@@ -135,8 +136,13 @@ def _url(**kwargs: object) -> ma.fields.Url:
     return ma.fields.Url(validate=ma.validate.Length(max=2048), **kwargs)  # type: ignore[arg-type]
 
 
+# Property-level authorization (cms.auth.permissions.EDITOR_ONLY_ARTICLE_FIELDS).
+EDITORS_ONLY = "Editors only: a change by a contributor or author is a 403."
+
+
 class ArticleWriteSchema(ma.Schema):
-    """Fields an editor may set. Anything else (id, resource_id, ...) is refused."""
+    """Fields an editor may set; some are editors' only. Anything else (id,
+    resource_id, ...) is refused."""
 
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
     slug = slug_field()
@@ -147,7 +153,7 @@ class ArticleWriteSchema(ma.Schema):
     )
     body_markdown = ma.fields.String(validate=ma.validate.Length(max=MAX_BODY_CHARS))
     status = ma.fields.Enum(ArticleStatus, by_value=True, load_default=ArticleStatus.DRAFT)
-    published_at = ma.fields.AwareDateTime(allow_none=True)
+    published_at = AwareUTCDateTime(allow_none=True)
     author_ids = ma.fields.List(
         ma.fields.Integer(strict=True),
         validate=ma.validate.Length(max=20),
@@ -156,25 +162,46 @@ class ArticleWriteSchema(ma.Schema):
     category_id = ma.fields.Integer(strict=True, allow_none=True)
     tag_ids = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(max=50))
     cover_image_id = ma.fields.Integer(strict=True, allow_none=True)
-    publication_id = ma.fields.Integer(strict=True, allow_none=True)
-    source_url = _url(allow_none=True)
+    publication_id = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        metadata={
+            "description": f"The rated source (its credibility is inherited). {EDITORS_ONLY}"
+        },
+    )
+    source_url = _url(
+        allow_none=True,
+        metadata={
+            "description": "Sets resource_id, the dedup key of feeds and imports: "
+            f"claims the story for the site. {EDITORS_ONLY}"
+        },
+    )
     canonical_url = _url(allow_none=True)
     content_type = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(CONTENT_TYPES))
     importance = ma.fields.Integer(
-        strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=100)
+        strict=True,
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=100),
+        metadata={"description": EDITORS_ONLY},
     )
     credibility_override = ma.fields.Integer(
         strict=True,
         allow_none=True,
         validate=ma.validate.Range(min=1, max=5),
-        metadata={"description": "Overrides the rating inherited from the publication"},
+        metadata={
+            "description": f"Overrides the rating inherited from the publication. {EDITORS_ONLY}"
+        },
     )
     summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
     key_points = ma.fields.List(
         ma.fields.String(validate=ma.validate.Length(min=1, max=1000)),
         validate=ma.validate.Length(max=50),
     )
-    relevance = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    relevance = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=5000),
+        metadata={"description": f"Why the resource matters to the site. {EDITORS_ONLY}"},
+    )
 
     @ma.validates_schema
     def _one_body(self, data: dict[str, object], **_: object) -> None:
@@ -204,6 +231,12 @@ def _choices(values: tuple[str, ...], description: str, **kwargs: Any) -> ma.fie
         metadata={"description": description},
         **kwargs,
     )
+
+
+def _few_enough_words(query: str) -> None:
+    """Each search word is matched in every document: the cost is capped here."""
+    if search_terms(query).word_count > MAX_SEARCH_WORDS:
+        raise ma.ValidationError(f"At most {MAX_SEARCH_WORDS} distinct words (repeats count once).")
 
 
 class ArticleShapeArgs(ma.Schema):
@@ -237,8 +270,8 @@ class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
     )
     author = ma.fields.String(validate=SLUG, metadata={"description": "Author slug"})
     publication = ma.fields.String(validate=SLUG, metadata={"description": "Publication slug"})
-    published_after = ma.fields.AwareDateTime(metadata={"description": "Inclusive"})
-    published_before = ma.fields.AwareDateTime(metadata={"description": "Exclusive"})
+    published_after = AwareUTCDateTime(metadata={"description": "Inclusive"})
+    published_before = AwareUTCDateTime(metadata={"description": "Exclusive"})
     min_importance = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100))
     min_credibility = ma.fields.Integer(
         validate=ma.validate.Range(min=1, max=5),
@@ -260,11 +293,13 @@ class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
         metadata={"description": "true: taken from elsewhere (has source_url); false: own"}
     )
     q = ma.fields.String(
-        validate=ma.validate.Length(min=1, max=500),
+        validate=[ma.validate.Length(min=1, max=500), _few_enough_words],
         metadata={
             "description": "Full-text search over title, excerpt, summary, body and "
             'tags: words, "quoted phrases", -excluded. Results are ranked (unless '
-            "`sort` is given) and carry a highlighted `snippet`."
+            "`sort` is given) and carry a highlighted `snippet`. At most "
+            f"{MAX_SEARCH_WORDS} distinct words (each word of a phrase counts; "
+            "repeats count once); more is a 422."
         },
     )
     sort = DelimitedList(
