@@ -6,7 +6,8 @@ from typing import Any
 from flask import Flask, Response, g
 
 from cms import config, problems
-from cms.extensions import Api, db, jwt, migrate, screen_request
+from cms.api.screening import RequestJSON
+from cms.extensions import db, jwt, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -14,7 +15,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_environment())
     if test_config:
         app.config.update(test_config)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = RequestJSON(app)
+    app.json.sort_keys = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file
     app.config["SECRET_KEY"] = config.signing_key(
         app.config["SECRET_KEY"],
@@ -27,9 +29,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
     jwt.init_app(app)
 
-    from cms.api import BLUEPRINTS
     from cms.api.common import DatabaseIntConverter
+    from cms.api.framework import Api
     from cms.api.images.routes import media
+    from cms.api.registry import BLUEPRINTS
+    from cms.api.screening import screen_request
     from cms.auth.jwt import init_jwt
     from cms.auth.revocation import init_revocations
     from cms.auth.throttle import init_throttle

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import event, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
@@ -91,16 +92,22 @@ def raw_fetchone(sql: str, *params: Any) -> Any:
     answer does; a SQLAlchemy Connection round trip was measured to cost a third of
     that. SQLAlchemy's events (and the tests' query counters) do not see these reads.
     """
-    if db.engine.dialect.paramstyle != "qmark":
+    dialect = db.engine.dialect
+    if dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
-    connection = db.engine.raw_connection()
     try:
-        cursor = connection.cursor()
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        cursor.close()
-    finally:
-        connection.close()  # back to the pool
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool (which drops it if it broke)
+    except dialect.loaded_dbapi.Error as error:
+        # Raised as SQLAlchemy raises it: the app's handlers see one kind of database
+        # error (an unreachable database is a 503 here too, not a 500).
+        raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error) from error
     return row
 
 
@@ -193,7 +200,7 @@ def conditional(response: Response, etag: str, last_modified: datetime | None = 
 
 def require_if_match(current_etag: str) -> None:
     """Writes must prove they saw the current version: 428 without If-Match, 412 stale."""
-    if not request.if_match:
+    if "If-Match" not in request.headers:  # sent but empty or garbled: stale (412)
         fail(
             428,
             "precondition_required",

@@ -1,5 +1,6 @@
 """RFC 9457 problem details: the one error shape, produced here and nowhere else."""
 
+import sqlite3
 from http import HTTPStatus
 from typing import Any, NoReturn
 
@@ -8,7 +9,7 @@ import orjson
 import structlog
 from flask import Response, current_app, request
 from flask_smorest import abort
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = structlog.get_logger(__name__)
@@ -21,6 +22,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "invalid_cursor": (400, "The cursor is malformed or belongs to another sort."),
     "malformed_json": (400, "The request body is not valid JSON."),
     "unknown_parameter": (400, "A query parameter is not one this operation accepts."),
+    "repeated_parameter": (400, "A query parameter that takes one value was given several."),
     "unauthorized": (401, "Authentication is needed."),
     "missing_token": (401, "No bearer token was sent."),
     "invalid_token": (401, "The token is malformed, forged, or its user is gone."),
@@ -48,24 +50,58 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests; retry after the Retry-After delay."),
     "internal_error": (500, "An unexpected error; it has been logged."),
     "service_unavailable": (503, "A service the API needs is unavailable."),
+    "insufficient_storage": (507, "The media storage is full; nothing was kept."),
 }
 # The code used for a status when nothing more specific applies: the first listed.
 DEFAULT_CODES = {status: code for code, (status, _) in reversed(PROBLEM_TYPES.items())}
 TITLES = {422: "Validation failed", 500: "Internal server error"}
+# What a 503 asks clients to wait: about what a database restart or failover takes.
+RETRY_AFTER_SECONDS = 5
+
+# Database errors that say the database cannot be reached or cannot serve right now,
+# not that a statement is wrong. PostgreSQL SQLSTATE classes: 08 connection exception,
+# 53 insufficient resources (disk full, out of memory, too many connections), 57P0x
+# shutdown and start-up, 58 system (I/O) error; 25006 is a write sent to a read-only
+# standby (after a failover). SQLite: busy past busy_timeout (another writer), out of
+# memory, file read-only or unopenable, I/O error, disk full, WAL lock protocol.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03", "58", "25006")
+UNAVAILABLE_SQLITE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
 
 
 class ProblemSchema(ma.Schema):
     """An RFC 9457 problem details object."""
 
-    type = ma.fields.String(metadata={"description": "URI naming the kind of problem"})
-    title = ma.fields.String(metadata={"description": "Short human summary of the kind"})
-    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
-    detail = ma.fields.String(metadata={"description": "What went wrong this time"})
-    code = ma.fields.String(metadata={"description": "Stable machine-readable error word"})
+    RESPONSE_ONLY = True  # never sent by clients (cms.api.openapi)
+
+    type = ma.fields.String(
+        required=True, metadata={"description": "URI naming the kind of problem"}
+    )
+    title = ma.fields.String(
+        required=True, metadata={"description": "Short human summary of the kind"}
+    )
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(required=True, metadata={"description": "What went wrong this time"})
+    code = ma.fields.String(
+        required=True,
+        metadata={"description": "Stable machine-readable error word (see x-problem-codes)"},
+    )
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
-        values=ma.fields.Raw(),
-        metadata={"description": "Field name to list of messages (validation problems)"},
+        values=ma.fields.List(ma.fields.String()),
+        metadata={
+            "description": "Field to its messages. Nested fields are dotted paths: "
+            "`authors.0`, `path:slug`, `_body` for the body as a whole"
+        },
     )
 
 
@@ -102,13 +138,45 @@ def problem_response(
         "code": code,
     }
     if errors:
-        body["errors"] = errors
-    # Errors of list items are keyed by index ({"sort": {0: [...]}}): allow int keys.
-    payload = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+        body["errors"] = flat_errors(errors)
+    payload = orjson.dumps(body)
     response = Response(payload, status=status, mimetype=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def flat_errors(errors: dict[Any, Any], prefix: str = "") -> dict[str, list[str]]:
+    """Field errors as one level, `{"path": ["message", ...]}`: marshmallow nests them
+    per list item and nested field (`{"authors": {0: [...]}}` becomes `authors.0`), and
+    a typed client needs one shape."""
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flat_errors(value, path))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, dict):
+                    flat.update(flat_errors(item, path))
+                else:
+                    flat.setdefault(path, []).append(str(item))
+        else:
+            flat.setdefault(path, []).append(str(value))
+    return flat
+
+
+class InsufficientStorage(HTTPException):
+    """507 (`insufficient_storage`): werkzeug, and so `fail`, knows no exception for it."""
+
+    code = 507
+    description = PROBLEM_TYPES["insufficient_storage"][1]
+
+
+def fail_unavailable() -> NoReturn:
+    """Stop the request with 503 and Retry-After: a service it needs cannot be reached.
+    (Which one is for the log: a 5xx tells clients nothing of the internals.)"""
+    fail(503, "service_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _webargs_problem(status: int, messages: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -156,9 +224,6 @@ def from_http_exception(error: HTTPException) -> Response:
 
 def from_stale_data(_error: Exception) -> Response:
     """Two writers raced past If-Match: the version check in the UPDATE caught the later."""
-    from cms.extensions import db  # local: extensions imports this module
-
-    db.session.rollback()
     return problem_response(
         412, "precondition_failed", "Someone else changed this meanwhile; fetch it again and retry."
     )
@@ -166,9 +231,6 @@ def from_stale_data(_error: Exception) -> Response:
 
 def from_integrity_error(error: IntegrityError) -> Response:
     """A database constraint said no: unique values in use (409), or rows still in use."""
-    from cms.extensions import db  # local: extensions imports this module
-
-    db.session.rollback()
     message = str(error.orig).lower()
     sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate == "23503" or "foreign key" in message:
@@ -178,6 +240,33 @@ def from_integrity_error(error: IntegrityError) -> Response:
     field = _unique_field(error)
     errors = {field: ["This value is already in use."]} if field else None
     return problem_response(409, "conflict", "A unique value is already in use.", errors=errors)
+
+
+def from_database_error(error: DBAPIError) -> Response:
+    """The database is unreachable or cannot serve now: 503 with Retry-After (the
+    request's transaction was rolled back: nothing of it is kept). Any other database
+    error is a bug: raised again, it takes the path of every unexpected error (a logged
+    500 internal_error; in tests, the traceback)."""
+    if not database_unavailable(error):
+        raise error
+    log.error("database_unavailable", error=str(error.orig), path=request.path)
+    return problem_response(
+        503, "service_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    if error.connection_invalidated:  # SQLAlchemy saw the connection drop
+        return True
+    original = error.orig
+    if isinstance(original, sqlite3.Error):
+        # Extended result codes (SQLITE_IOERR_WRITE, ...) carry the primary in the low byte.
+        return getattr(original, "sqlite_errorcode", 0) & 0xFF in UNAVAILABLE_SQLITE_CODES
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is None:
+        # psycopg's own OperationalError (no server answer: refused, timed out, lost).
+        return isinstance(error, OperationalError)
+    return str(sqlstate).startswith(UNAVAILABLE_SQLSTATES)
 
 
 def _unique_field(error: IntegrityError) -> str | None:

@@ -117,6 +117,17 @@ def auth(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json['access_token']}"}
 
 
+@pytest.fixture
+def admin(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
+    """Authorization headers of a freshly logged-in admin."""
+    user = make_user(Role.ADMIN)
+    response = client.post(
+        "/api/v1/auth/login", json={"email": user.email, "password": "correct horse battery"}
+    )
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []

@@ -23,7 +23,6 @@ from werkzeug.test import TestResponse
 
 from cms import create_app
 from cms.api.images import routes as image_routes
-from cms.models import Role
 from tests.conftest import edit, remove, with_etag
 
 _unique = count(1)
@@ -93,15 +92,6 @@ def relation_fields(item_rule: str) -> list[str]:
 
 
 RELATIONS = [(rule, name) for rule in sorted(EDITABLE) for name in relation_fields(rule)]
-
-
-@pytest.fixture
-def admin(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
-    user = make_user(Role.ADMIN)
-    response = client.post(
-        "/api/v1/auth/login", json={"email": user.email, "password": "correct horse battery"}
-    )
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
 
 
 def create(client: FlaskClient, collection: str, headers: dict[str, str]) -> str:

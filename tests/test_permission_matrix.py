@@ -4,6 +4,7 @@ A new write route fails here until it declares a rule (Blueprint.requires) and t
 file has a recipe for calling it.
 """
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image as PillowImage
 
 from cms import create_app
 from cms.auth.permissions import Rule
@@ -81,10 +83,17 @@ def make_caller(kind: str, password_hash: str) -> Caller:
 
 @dataclass
 class Raw:
-    """A body that is not JSON."""
+    """A body that is not JSON (text, or multipart form fields and files)."""
 
-    data: str
+    data: str | Callable[[], dict[str, Any]]
     content_type: str
+
+
+def png_upload() -> dict[str, Any]:
+    out = io.BytesIO()
+    PillowImage.new("RGB", (32, 18)).save(out, format="PNG")
+    out.seek(0)
+    return {"file": (out, "cover.png")}
 
 
 # A recipe makes what the call needs and returns (url, json body or Raw, success status).
@@ -164,6 +173,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     **crud(
         "images.Image", "images", {"url": "https://i.example/a.png"}, {"alt": "x"}, ImageFactory
+    ),
+    ("images.ImageUpload", "POST"): lambda c, s: (
+        "/api/v1/images/upload",
+        Raw(png_upload, "multipart/form-data"),
+        201,
     ),
     ("images.ImageCreation", "POST"): lambda c, s: (
         "/api/v1/images",
@@ -268,7 +282,7 @@ def test_permission_matrix(
         response = client.open(
             url,
             method=operation[1],
-            data=body.data,
+            data=body.data if isinstance(body.data, str) else body.data(),
             content_type=body.content_type,
             headers=headers,
         )

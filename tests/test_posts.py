@@ -176,7 +176,11 @@ def test_import_endpoint_refuses_bad_posts(
     assert not (Path.cwd() / "pwned").exists()
 
 
-def test_import_endpoint_takes_markdown_only(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_import_endpoint_takes_markdown_or_its_json_form(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     response = client.post("/api/v1/articles/import", json={"title": "x"}, headers=auth)
+    assert (response.status_code, list(response.json["errors"])) == (422, ["markdown", "title"])
+    response = client.post("/api/v1/articles/import", data={"title": "x"}, headers=auth)
     assert response.status_code == 415
     assert response.json["code"] == "unsupported_media_type"

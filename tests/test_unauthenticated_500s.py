@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from werkzeug.routing import IntegerConverter, Rule
 
 from cms.api.articles.query import sort_keys
-from cms.extensions import DB_INT_MAX, MAX_JSON_DEPTH
+from cms.api.screening import MAX_JSON_DEPTH
+from cms.extensions import DB_INT_MAX
 from cms.models import Role
 from tests.conftest import FAST_PASSWORD, edit
 from tests.factories import ArticleFactory

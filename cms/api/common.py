@@ -1,5 +1,6 @@
 """Plumbing shared by every resource: list arguments, the list envelope, references."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 from urllib.parse import urlencode
@@ -9,7 +10,9 @@ from flask import current_app, request
 from sqlalchemy import Select, func, select
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
+from cms.api.openapi import AnyOf, HttpUrl, ResponseSchema, read_schema
 from cms.extensions import DB_INT_MAX
+from cms.models import CONTENT_TYPES
 from cms.services import DbSession
 
 MAX_PAGE_SIZE = 100
@@ -34,7 +37,7 @@ class PageArgs(ma.Schema):
     )
 
 
-class MetaSchema(ma.Schema):
+class MetaSchema(ResponseSchema):
     page = ma.fields.Integer(
         required=True, allow_none=True, metadata={"description": "null when paging by cursor"}
     )
@@ -45,28 +48,33 @@ class MetaSchema(ma.Schema):
     )
 
 
-class LinksSchema(ma.Schema):
+class LinksSchema(ResponseSchema):
     self = ma.fields.String(required=True)
     next = ma.fields.String(allow_none=True)
     prev = ma.fields.String(allow_none=True)
 
 
-_envelopes: dict[type[ma.Schema], type[ma.Schema]] = {}
+_envelopes: dict[tuple[type[ma.Schema], ...], type[ma.Schema]] = {}
 
 
-def envelope(item_schema: type[ma.Schema]) -> type[ma.Schema]:
-    """The list response schema `{data: [item], meta, links}` for an item schema."""
-    if item_schema not in _envelopes:
-        name = item_schema.__name__.removesuffix("Schema") + "ListSchema"
-        _envelopes[item_schema] = ma.Schema.from_dict(
+def envelope(*item_schemas: type[ma.Schema]) -> type[ma.Schema]:
+    """The list response schema `{data: [item], meta, links}`, named after the first
+    item schema; with several, each item is one of them."""
+    if item_schemas not in _envelopes:
+        items = [read_schema(schema) for schema in item_schemas]
+        item: ma.fields.Field[Any] = (
+            ma.fields.Nested(items[0]) if len(items) == 1 else AnyOf(*items)
+        )
+        name = item_schemas[0].__name__.removesuffix("Schema") + "ListSchema"
+        _envelopes[item_schemas] = ResponseSchema.from_dict(
             {
-                "data": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-                "meta": ma.fields.Nested(MetaSchema, required=True),
-                "links": ma.fields.Nested(LinksSchema, required=True),
+                "data": ma.fields.List(item),
+                "meta": ma.fields.Nested(MetaSchema),
+                "links": ma.fields.Nested(LinksSchema),
             },
             name=name,
         )
-    return _envelopes[item_schema]
+    return _envelopes[item_schemas]
 
 
 def list_envelope(
@@ -128,22 +136,71 @@ def paginate_scalars(
     return items, count(session, query)
 
 
-class Reference(ma.Schema):
+class Reference(ResponseSchema):
     """Compact reference to a related item, enough to render a link."""
 
-    id = ma.fields.Integer(required=True)
-    slug = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
+    id = ma.fields.Integer()
+    slug = ma.fields.String()
+    name = ma.fields.String()
+
+
+class PublicationReference(Reference):
+    """A publication, compact: the venue an article or feed comes from."""
+
+
+class ListParam(ma.fields.List):  # type: ignore[type-arg]
+    """A query parameter of several values: repeated (`tag=a&tag=b`, how generated
+    clients send arrays, and how the spec documents it) or comma-separated (`tag=a,b`).
+    Both mean the same, so neither loses values."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        given = value if isinstance(value, list) else [value]
+        parts = [part.strip() for item in given for part in str(item).split(",")]
+        return super()._deserialize(parts, attr, data, **kwargs)  # an empty part is refused
+
+
+def one_of(values: Iterable[str], *, enum_name: str, **kwargs: Any) -> ma.fields.String:
+    """A string of a fixed set: in the spec, the named enum component `enum_name`."""
+    metadata = {"enum_name": enum_name, **kwargs.pop("metadata", {})}
+    return ma.fields.String(validate=ma.validate.OneOf(tuple(values)), metadata=metadata, **kwargs)
+
+
+def http_url(**kwargs: Any) -> HttpUrl:
+    """An http(s) URL of at most 2048 characters (the spec gives its pattern)."""
+    return HttpUrl(**kwargs)
+
+
+class JsonBoolean(ma.fields.Boolean):
+    """A boolean of a JSON body: true or false, not 0, 1 or "yes" (the spec's type).
+    (A truthy set cannot say it: 0 == False, so `0 in {False}`.)"""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def json_boolean(**kwargs: Any) -> JsonBoolean:
+    return JsonBoolean(**kwargs)
+
+
+def content_type_field(**kwargs: Any) -> ma.fields.String:
+    return one_of(CONTENT_TYPES, enum_name="ContentType", **kwargs)
+
+
+# What every slug is (python-slugify's output, `-2` for the next free one): filters
+# take the same, so a comma can never be part of one (cms.api.common.ListParam).
+SLUG = [
+    ma.validate.Length(min=1, max=200),
+    ma.validate.Regexp(
+        r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
+    ),
+]
 
 
 def slug_field(**kwargs: Any) -> ma.fields.String:
     return ma.fields.String(
-        validate=[
-            ma.validate.Length(min=1, max=200),
-            ma.validate.Regexp(
-                r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
-            ),
-        ],
+        validate=SLUG,
         metadata={"description": "Generated when omitted"},
         **kwargs,
     )

@@ -5,7 +5,7 @@ that into a collection view and an item view with the usual contract.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import marshmallow as ma
@@ -14,8 +14,9 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
+from cms.api.framework import Blueprint
 from cms.caching import not_modified, object_etag, require_if_match, validators
-from cms.extensions import Blueprint, db
+from cms.extensions import db
 from cms.models import Base, Role
 from cms.problems import fail
 from cms.services import DbSession
@@ -38,7 +39,7 @@ class Resource:
     apply: Callable[[DbSession, Any, dict[str, Any]], None] = set_fields
     order_by: tuple[Any, ...] = ()
     query: Callable[[], AnySelect] | None = None
-    errors_on_write: tuple[int, ...] = field(default=(409, 413, 415))
+    errors_on_write: tuple[int | str, ...] = (409,)  # beyond what every write can give
     create_role: Role = Role.EDITOR
     change_role: Role = Role.EDITOR  # to change and to delete
     read_role: Role | None = None  # None: anyone may read
@@ -101,7 +102,6 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @readers
         @blp.arguments(PageArgs, location="query")
         @blp.response(200, envelope(res.schema))
-        @blp.errors(400)
         @blp.doc(summary=f"List {res.plural}", operationId=f"list{Names}")
         def get(self, args: dict[str, Any]) -> dict[str, Any]:
             query = base_query().order_by(*res.order_by, res.model.id)  # type: ignore[attr-defined]
@@ -134,7 +134,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.requires(res.change_role)
         @blp.arguments(res.schema(partial=True))
         @blp.response(200, res.schema)
-        @blp.errors(404, 412, 428, *res.errors_on_write)
+        @blp.errors(404, *res.errors_on_write)
         @blp.doc(summary=f"Change some fields of {_a(res.singular)}", operationId=f"update{Name}")
         def patch(self, data: dict[str, Any], item_id: int) -> Any:
             obj = save(get_or_404(item_id), data, new=False)
@@ -144,7 +144,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
 
             @blp.requires(res.change_role)
             @blp.response(204)
-            @blp.errors(404, 409, 412, 428)
+            @blp.errors(404, "in_use")
             @blp.doc(
                 summary=f"Delete {_a(res.singular)}",
                 description="409 `in_use` while other content still refers to it.",

@@ -10,13 +10,16 @@ from sqlalchemy import ColumnElement, select
 from cms.api.articles import query as q
 from cms.api.articles.read import count_query, load_articles, stamp_query
 from cms.api.articles.schemas import (
+    ARTICLE_INCLUDES,
+    ArticleFieldsSchema,
+    ArticleIncludeArgs,
     ArticleQueryArgs,
     ArticleSchema,
-    ArticleShapeArgs,
     ArticleWriteSchema,
 )
 from cms.api.common import envelope as list_of
 from cms.api.common import list_envelope
+from cms.api.framework import Blueprint, json_response
 from cms.auth.permissions import (
     article_visibility,
     authorize_article_delete,
@@ -35,7 +38,7 @@ from cms.caching import (
     strong_etag,
     versioned_etag,
 )
-from cms.extensions import Blueprint, db, json_response
+from cms.extensions import db
 from cms.models import Article, ArticleStatus, Role
 from cms.models.base import UTCDateTime
 from cms.problems import fail
@@ -61,14 +64,10 @@ def _project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str
 
 ANONYMOUS = "anonymous"
 MARKDOWN = "text/markdown"
-MARKDOWN_RESPONSE = {
-    "content_type": MARKDOWN,
-    "success": True,
-    "schema": {"type": "string"},
-    "description": "The article as JSON; with Accept: text/markdown, as the site's "
-    "front-matter post: the body as written (lossless) for the article's editors and "
-    "authors, its sanitized HTML for other readers",
-}
+# One article also answers `Accept: text/markdown` (as getArticleMarkdown does). The
+# spec documents JSON only there: a second media type makes every generated client type
+# the response as "Article or string".
+ALSO_MARKDOWN = "With `Accept: text/markdown`: the front-matter post, as getArticleMarkdown."
 
 
 def _stamp(where: ColumnElement[bool], principal: Any) -> Any:
@@ -105,18 +104,32 @@ def _wants_markdown() -> bool:
 @blp.before_request
 def _revalidate_anonymously() -> Response | None:
     """CDNs and browsers revalidate without credentials: answer their 304s before any
-    argument parsing or auth work (the validators need neither)."""
+    argument parsing or auth work (the validators need neither). A list's validator
+    covers its whole URL, so only a URL that answered 200 can match it; an item's does
+    not, so its query must be one the item takes. `*` matches anything: parsed first."""
     if (
         request.method != "GET"
+        or request.endpoint not in _JSON_READS
         or not request.if_none_match
+        or request.if_none_match.star_tag
         or "Authorization" in request.headers
         or _wants_markdown()  # another representation, with its own validator
     ):
         return None
     if request.endpoint == "articles.Articles":
         return not_modified(list_etag(ANONYMOUS))
+    if not _only_known_includes():
+        return None
     stamp = _published_stamp()
     return not_modified(_item_etag(stamp), stamp.updated_at) if stamp else None
+
+
+def _only_known_includes() -> bool:
+    """Is the query of an item GET nothing but `include` of known relations?"""
+    if any(name != "include" for name in request.args):
+        return False
+    parts = [part for value in request.args.getlist("include") for part in value.split(",")]
+    return len(parts) <= len(ARTICLE_INCLUDES) and set(parts) <= set(ARTICLE_INCLUDES)
 
 
 @blp.after_request
@@ -129,6 +142,7 @@ def _vary_on_accept(response: Response) -> Response:
 
 
 _ONE_ARTICLE = frozenset({"articles.ArticleById", "articles.ArticleBySlug"})
+_JSON_READS = _ONE_ARTICLE | {"articles.Articles"}
 
 
 def article_response(
@@ -138,12 +152,10 @@ def article_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """One visible article, with a validator computed before anything is rendered."""
-    stamp = _stamp(where, current_principal())
-    if stamp is None:
-        fail(404, detail="No such article.")
+    stamp = visible_stamp(where)
     etag = _item_etag(stamp)
     if status == 200 and _wants_markdown():
-        return _markdown_response(stamp, etag)
+        return markdown_response(stamp)
     if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
         return cached
     fields, include = _shape(args)
@@ -152,7 +164,15 @@ def article_response(
     return conditional(response, etag, stamp.updated_at)
 
 
-def _markdown_response(stamp: Any, article_etag: str) -> Response:
+def visible_stamp(where: ColumnElement[bool]) -> Any:
+    """The stamp of the article `where` names, if the caller may see it; else a 404."""
+    stamp = _stamp(where, current_principal())
+    if stamp is None:
+        fail(404, detail="No such article.")
+    return stamp
+
+
+def markdown_response(stamp: Any) -> Response:
     """The article as the site's front-matter post. Its editors and its own authors get
     the body as written (lossless, what `flask cms export` writes); other readers get
     the sanitized body_html: the source may hold markup the sanitizer removes, and a
@@ -160,7 +180,8 @@ def _markdown_response(stamp: Any, article_etag: str) -> Response:
     article = db.session.get(Article, stamp.id)
     assert article is not None  # just stamped, in this transaction
     as_written = _may_edit(current_principal(), article)
-    etag = strong_etag(article_etag, MARKDOWN, "as written" if as_written else "sanitized")
+    version = "as written" if as_written else "sanitized"
+    etag = strong_etag(_item_etag(stamp), MARKDOWN, version)
     if cached := not_modified(etag, stamp.updated_at):
         return cached
     response = Response(export_post(article, as_written=as_written), mimetype=MARKDOWN)
@@ -189,8 +210,8 @@ def _article_to_change(article_id: int) -> Article:
 @blp.route("")
 class Articles(MethodView):
     @blp.arguments(ArticleQueryArgs, location="query")
-    @blp.response(200, list_of(ArticleSchema))
-    @blp.errors(400, 401)
+    @blp.response(200, list_of(ArticleSchema, ArticleFieldsSchema))
+    @blp.errors("invalid_cursor", "missing_token")
     @blp.doc(operationId="listArticles")
     def get(self, args: dict[str, Any]) -> Response:
         """List articles: filter, sort, search, shape and page
@@ -213,7 +234,7 @@ class Articles(MethodView):
     @blp.requires(Role.CONTRIBUTOR)
     @blp.arguments(ArticleWriteSchema)
     @blp.response(201, ArticleSchema)
-    @blp.errors(409, 413, 415)
+    @blp.errors(409)
     @blp.doc(operationId="createArticle")
     def post(self, data: dict[str, Any]) -> Response:
         """Create an article
@@ -296,11 +317,10 @@ def _total(counted: Any, args: dict[str, Any], principal: Any) -> int:
 
 @blp.route("/<int:article_id>")
 class ArticleById(MethodView):
-    @blp.arguments(ArticleShapeArgs, location="query")
+    @blp.arguments(ArticleIncludeArgs, location="query")
     @blp.response(200, ArticleSchema)
-    @blp.errors(400, 401, 404)
-    @blp.alt_response(200, **MARKDOWN_RESPONSE)
-    @blp.doc(operationId="getArticle")
+    @blp.errors(404)
+    @blp.doc(operationId="getArticle", description=ALSO_MARKDOWN)
     def get(self, args: dict[str, Any], article_id: int) -> Response:
         """Get an article by id"""
         return article_response(Article.id == article_id, args)
@@ -308,7 +328,7 @@ class ArticleById(MethodView):
     @blp.requires(Role.CONTRIBUTOR, own=True)
     @blp.arguments(ArticleWriteSchema(partial=True))
     @blp.response(200, ArticleSchema)
-    @blp.errors(404, 409, 412, 413, 415, 428)
+    @blp.errors(404, 409)
     @blp.doc(operationId="updateArticle")
     def patch(self, data: dict[str, Any], article_id: int) -> Response:
         """Change some fields of an article
@@ -325,7 +345,7 @@ class ArticleById(MethodView):
 
     @blp.requires(Role.AUTHOR, own=True)
     @blp.response(204)
-    @blp.errors(404, 412, 428)
+    @blp.errors(404)
     @blp.doc(operationId="deleteArticle")
     def delete(self, article_id: int) -> None:
         """Delete an article
@@ -340,11 +360,10 @@ class ArticleById(MethodView):
 
 @blp.route("/slug/<string:slug>")
 class ArticleBySlug(MethodView):
-    @blp.arguments(ArticleShapeArgs, location="query")
+    @blp.arguments(ArticleIncludeArgs, location="query")
     @blp.response(200, ArticleSchema)
-    @blp.errors(400, 401, 404)
-    @blp.alt_response(200, **MARKDOWN_RESPONSE)
-    @blp.doc(operationId="getArticleBySlug")
+    @blp.errors(404)
+    @blp.doc(operationId="getArticleBySlug", description=ALSO_MARKDOWN)
     def get(self, args: dict[str, Any], slug: str) -> Response:
         """Get an article by slug"""
         return article_response(Article.slug == slug, args)

@@ -3,47 +3,83 @@
 from typing import Any
 
 import marshmallow as ma
-from webargs.fields import DelimitedList
 
-from cms.api.common import AwareUTCDateTime, PageArgs, Reference, slug_field
-from cms.models import CONTENT_TYPES, ArticleStatus
+from cms.api.common import (
+    SLUG,
+    AwareUTCDateTime,
+    ListParam,
+    PageArgs,
+    PublicationReference,
+    Reference,
+    content_type_field,
+    http_url,
+    one_of,
+    slug_field,
+)
+from cms.api.openapi import AnyOf, ResponseSchema
+from cms.models import ArticleStatus
 from cms.services.search import MAX_SEARCH_WORDS, search_terms
 
 MAX_BODY_CHARS = 1_000_000
 
 
-class AuthorEmbed(Reference):
-    """An author: a reference, or the full byline with include=authors."""
-
-    bio = ma.fields.String(allow_none=True, metadata={"description": "include=authors"})
-    avatar_url = ma.fields.String(allow_none=True, metadata={"description": "include=authors"})
-    website_url = ma.fields.String(allow_none=True, metadata={"description": "include=authors"})
+class AuthorReference(Reference):
+    """An article's author, compact: enough for a byline link."""
 
 
-class TagEmbed(Reference):
-    description = ma.fields.String(allow_none=True, metadata={"description": "include=tags"})
+class AuthorIncluded(AuthorReference):
+    """An article's author in full (include=authors)."""
+
+    EXTENDS_BASE = True
+    bio = ma.fields.String(allow_none=True)
+    avatar_url = ma.fields.String(allow_none=True)
+    website_url = ma.fields.String(allow_none=True)
 
 
-class CategoryEmbed(Reference):
-    description = ma.fields.String(allow_none=True, metadata={"description": "include=category"})
+class TagReference(Reference):
+    """An article's tag, compact."""
 
 
-class SrcsetCandidate(ma.Schema):
-    url = ma.fields.String(required=True)
-    width = ma.fields.Integer(required=True)
-    height = ma.fields.Integer(required=True)
-    format = ma.fields.String(required=True, metadata={"example": "webp"})
-    type = ma.fields.String(required=True, metadata={"example": "image/webp"})
+class TagIncluded(TagReference):
+    """An article's tag in full (include=tags)."""
+
+    EXTENDS_BASE = True
+    description = ma.fields.String(allow_none=True)
 
 
-class CoverImageEmbed(ma.Schema):
-    """Enough to render a teaser; include=cover_image adds caption, credit and srcset."""
+class CategoryReference(Reference):
+    """An article's category, compact."""
 
-    id = ma.fields.Integer(required=True)
-    url = ma.fields.String(required=True)
+
+class CategoryIncluded(CategoryReference):
+    """An article's category in full (include=category)."""
+
+    EXTENDS_BASE = True
+    description = ma.fields.String(allow_none=True)
+
+
+class SrcsetCandidate(ResponseSchema):
+    url = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+    format = ma.fields.String(metadata={"example": "webp"})
+    type = ma.fields.String(metadata={"example": "image/webp"})
+
+
+class CoverImageReference(ResponseSchema):
+    """An article's cover image, enough to render a teaser."""
+
+    id = ma.fields.Integer()
+    url = ma.fields.String()
     width = ma.fields.Integer(allow_none=True)
     height = ma.fields.Integer(allow_none=True)
-    alt = ma.fields.String(required=True)
+    alt = ma.fields.String()
+
+
+class CoverImageIncluded(CoverImageReference):
+    """An article's cover image in full (include=cover_image), with its renditions."""
+
+    EXTENDS_BASE = True
     caption = ma.fields.String(allow_none=True)
     credit = ma.fields.String(allow_none=True)
     license = ma.fields.String(allow_none=True)
@@ -53,37 +89,51 @@ class CoverImageEmbed(ma.Schema):
     )
 
 
-class PublicationEmbed(Reference):
+class PublicationIncluded(PublicationReference):
+    """An article's publication in full (include=publication), with its rating."""
+
+    EXTENDS_BASE = True
     url = ma.fields.String(allow_none=True)
     domain = ma.fields.String(allow_none=True)
-    credibility = ma.fields.Integer(metadata={"description": "include=publication"})
+    credibility = ma.fields.Integer(metadata={"minimum": 1, "maximum": 5})
     credibility_label = ma.fields.String()
     peer_reviewed = ma.fields.Boolean()
     description = ma.fields.String(allow_none=True)
 
 
-class PageReference(ma.Schema):
+class CitingPage(ResponseSchema):
     """A topic page citing the article."""
 
-    id = ma.fields.Integer(required=True)
-    slug = ma.fields.String(required=True)
-    title = ma.fields.String(required=True)
-    type = ma.fields.String(required=True, metadata={"example": "Approach"})
+    id = ma.fields.Integer()
+    slug = ma.fields.String()
+    title = ma.fields.String()
+    type = ma.fields.String(metadata={"example": "Approach"})
     quality = ma.fields.Float(allow_none=True, metadata={"example": 62.0})
-    summary = ma.fields.String(allow_none=True, metadata={"description": "include=cited_by"})
 
 
-class CredibilitySchema(ma.Schema):
-    value = ma.fields.Integer(required=True, metadata={"minimum": 1, "maximum": 5})
-    label = ma.fields.String(required=True, metadata={"example": "Good"})
-    description = ma.fields.String(required=True)
-    inherited_from = ma.fields.Dict(
+class CitingPageIncluded(CitingPage):
+    """A topic page citing the article, in full (include=cited_by)."""
+
+    EXTENDS_BASE = True
+    summary = ma.fields.String(allow_none=True)
+
+
+class CredibilitySource(ResponseSchema):
+    publication = ma.fields.Nested(PublicationReference)
+
+
+class CredibilitySchema(ResponseSchema):
+    value = ma.fields.Integer(metadata={"minimum": 1, "maximum": 5})
+    label = ma.fields.String(metadata={"example": "Good"})
+    description = ma.fields.String()
+    inherited_from = ma.fields.Nested(
+        CredibilitySource,
         allow_none=True,
-        metadata={"description": '{"publication": reference} when not set on the article'},
+        metadata={"description": "Where the rating comes from; null when set on the article"},
     )
 
 
-class FetchSchema(ma.Schema):
+class FetchSchema(ResponseSchema):
     """The cached copy of the source page."""
 
     status = ma.fields.Integer(allow_none=True, metadata={"description": "HTTP status"})
@@ -92,11 +142,11 @@ class FetchSchema(ma.Schema):
     content_hash = ma.fields.String(allow_none=True)
 
 
-class ArticleSchema(ma.Schema):
-    """An article as frontends see it. Every field but id is left out when `fields`
-    does not ask for it."""
+class ArticleSchema(ResponseSchema):
+    """An article as frontends see it. Relations are compact references, or full
+    objects for those named in `include`."""
 
-    id = ma.fields.Integer(required=True)  # the only field always present
+    id = ma.fields.Integer()
     slug = ma.fields.String()
     stable_id = ma.fields.String(metadata={"example": "sid_kPZ1jp40IG"})
     title = ma.fields.String()
@@ -109,31 +159,36 @@ class ArticleSchema(ma.Schema):
     published_at = ma.fields.AwareDateTime(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
-    authors = ma.fields.List(ma.fields.Nested(AuthorEmbed))
-    category = ma.fields.Nested(CategoryEmbed, allow_none=True)
-    tags = ma.fields.List(ma.fields.Nested(TagEmbed))
-    cover_image = ma.fields.Nested(CoverImageEmbed, allow_none=True)
+    authors = ma.fields.List(AnyOf(AuthorIncluded, AuthorReference))
+    category = AnyOf(CategoryIncluded, CategoryReference, allow_none=True)
+    tags = ma.fields.List(AnyOf(TagIncluded, TagReference))
+    cover_image = AnyOf(CoverImageIncluded, CoverImageReference, allow_none=True)
     source_url = ma.fields.String(allow_none=True)
     canonical_url = ma.fields.String(allow_none=True)
-    publication = ma.fields.Nested(PublicationEmbed, allow_none=True)
+    publication = AnyOf(PublicationIncluded, PublicationReference, allow_none=True)
     resource_id = ma.fields.String(
         allow_none=True, metadata={"description": "First 16 hex digits of SHA-256(source_url)"}
     )
-    content_type = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(CONTENT_TYPES))
-    importance = ma.fields.Integer(allow_none=True)
+    content_type = content_type_field(allow_none=True)
+    importance = ma.fields.Integer(allow_none=True, metadata={"minimum": 0, "maximum": 100})
     credibility = ma.fields.Nested(CredibilitySchema, allow_none=True)
     summary = ma.fields.String(allow_none=True)
     key_points = ma.fields.List(ma.fields.String())
     relevance = ma.fields.String(allow_none=True)
-    cited_by = ma.fields.List(ma.fields.Nested(PageReference))
+    cited_by = ma.fields.List(AnyOf(CitingPageIncluded, CitingPage))
     fetch = ma.fields.Nested(FetchSchema, allow_none=True)
     snippet = ma.fields.String(
-        metadata={"description": "With q: the best matching passage, safe HTML with <mark>"}
+        metadata={
+            "sometimes": "with q",
+            "description": "The best matching passage, safe HTML with <mark>",
+        }
     )
 
 
-def _url(**kwargs: object) -> ma.fields.Url:
-    return ma.fields.Url(validate=ma.validate.Length(max=2048), **kwargs)  # type: ignore[arg-type]
+class ArticleFieldsSchema(ArticleSchema):
+    """An article of a list asked for with `fields`: id and the fields named."""
+
+    ALWAYS_PRESENT = ("id",)
 
 
 # Property-level authorization (cms.auth.permissions.EDITOR_ONLY_ARTICLE_FIELDS).
@@ -169,15 +224,15 @@ class ArticleWriteSchema(ma.Schema):
             "description": f"The rated source (its credibility is inherited). {EDITORS_ONLY}"
         },
     )
-    source_url = _url(
+    source_url = http_url(
         allow_none=True,
         metadata={
             "description": "Sets resource_id, the dedup key of feeds and imports: "
             f"claims the story for the site. {EDITORS_ONLY}"
         },
     )
-    canonical_url = _url(allow_none=True)
-    content_type = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(CONTENT_TYPES))
+    canonical_url = http_url(allow_none=True)
+    content_type = content_type_field(allow_none=True)
     importance = ma.fields.Integer(
         strict=True,
         allow_none=True,
@@ -220,13 +275,14 @@ ARTICLE_SORTS = (
 )
 ARTICLE_INCLUDES = ("authors", "category", "tags", "cover_image", "publication", "cited_by")
 ARTICLE_FIELDS = tuple(ArticleSchema._declared_fields)
-SLUG = ma.validate.Length(min=1, max=200)
 
 
-def _choices(values: tuple[str, ...], description: str, **kwargs: Any) -> ma.fields.Field[Any]:
-    """A comma-separated, allow-listed list (an enum array in the spec)."""
-    return DelimitedList(
-        ma.fields.String(validate=ma.validate.OneOf(values)),
+def _choices(
+    values: tuple[str, ...], enum_name: str, description: str, **kwargs: Any
+) -> ma.fields.Field[Any]:
+    """An allow-listed list of values (an array of a named enum in the spec)."""
+    return ListParam(
+        one_of(values, enum_name=enum_name),
         validate=ma.validate.Length(max=len(values)),
         metadata={"description": description},
         **kwargs,
@@ -239,18 +295,24 @@ def _few_enough_words(query: str) -> None:
         raise ma.ValidationError(f"At most {MAX_SEARCH_WORDS} distinct words (repeats count once).")
 
 
-class ArticleShapeArgs(ma.Schema):
-    """Sparse fields and embedded relations, for one article or a list."""
+class ArticleIncludeArgs(ma.Schema):
+    """Embedded relations, for one article or a list."""
 
+    include = _choices(ARTICLE_INCLUDES, "ArticleInclude", "Embed these relations in full")
+
+
+class ArticleQueryArgs(PageArgs, ArticleIncludeArgs):
+    """Filters, sort, shaping, search and paging for article lists."""
+
+    # Sparse fields are for lists only: one article is typed in full (ArticleSchema),
+    # and a list's items are ArticleFields when `fields` is given.
     # `fields` would shadow Schema.fields: the attribute is named apart, the parameter not.
     field_names = _choices(
-        ARTICLE_FIELDS, "Only these fields (id is always there)", data_key="fields"
+        ARTICLE_FIELDS,
+        "ArticleField",
+        "Only these fields (id is always there): the items are then ArticleFields",
+        data_key="fields",
     )
-    include = _choices(ARTICLE_INCLUDES, "Embed these relations as full objects")
-
-
-class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
-    """Filters, sort, shaping, search and paging for article lists."""
 
     status = ma.fields.Enum(
         ArticleStatus,
@@ -258,14 +320,15 @@ class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
         metadata={"description": "Anything but published needs an authenticated user"},
     )
     category = ma.fields.String(validate=SLUG, metadata={"description": "Category slug"})
-    tag = ma.fields.List(
+    tag = ListParam(
         ma.fields.String(validate=SLUG),
         validate=ma.validate.Length(max=10),
         metadata={"description": "Tag slug; repeat for several"},
     )
-    tag_match = ma.fields.String(
+    tag_match = one_of(
+        ("any", "all"),
+        enum_name="TagMatch",
         load_default="any",
-        validate=ma.validate.OneOf(["any", "all"]),
         metadata={"description": "With several tags: any of them, or all of them"},
     )
     author = ma.fields.String(validate=SLUG, metadata={"description": "Author slug"})
@@ -280,7 +343,7 @@ class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
             "publication's rating"
         },
     )
-    content_type = ma.fields.String(validate=ma.validate.OneOf(CONTENT_TYPES))
+    content_type = content_type_field()
     resource_id = ma.fields.String(
         validate=ma.validate.Regexp(r"^[0-9a-f]{16}$", error="16 lower-case hex digits."),
         metadata={"description": "The aggregated item with this source (dedup key)"},
@@ -302,13 +365,11 @@ class ArticleQueryArgs(PageArgs, ArticleShapeArgs):
             "repeats count once); more is a 422."
         },
     )
-    sort = DelimitedList(
-        ma.fields.String(
-            validate=ma.validate.OneOf([*ARTICLE_SORTS, *(f"-{key}" for key in ARTICLE_SORTS)])
-        ),
+    sort = ListParam(
+        one_of((*ARTICLE_SORTS, *(f"-{key}" for key in ARTICLE_SORTS)), enum_name="ArticleSort"),
         validate=ma.validate.Length(min=1, max=4),
         metadata={
-            "description": "Comma-separated keys, `-` for descending; id breaks ties. "
+            "description": "Keys, `-` for descending; id breaks ties. "
             "Default: -published_at (relevance with q)."
         },
     )

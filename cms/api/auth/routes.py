@@ -6,10 +6,11 @@ from flask.views import MethodView
 from flask_jwt_extended import get_jwt, jwt_required
 
 from cms.api.auth.schemas import LoginSchema, MeSchema, PasswordChangeSchema, TokenSchema
+from cms.api.framework import Blueprint
 from cms.auth.permissions import authenticates_itself, require_principal
 from cms.auth.throttle import start_guess
 from cms.auth.tokens import claim_refresh_token, issue_token_pair, revoke_family
-from cms.extensions import Blueprint, db
+from cms.extensions import db
 from cms.models import ApiToken, Role, User
 from cms.problems import fail
 from cms.services.users import authenticate, change_password, normalize_email
@@ -22,8 +23,8 @@ class Login(MethodView):
     @authenticates_itself
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
-    @blp.errors(401, 415, 429)
-    @blp.doc(operationId="login")
+    @blp.errors("invalid_credentials", "rate_limited")
+    @blp.doc(operationId="login", security=[])
     def post(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """Exchange e-mail and password for tokens
 
@@ -43,7 +44,7 @@ class Refresh(MethodView):
     @authenticates_itself
     @jwt_required(refresh=True)
     @blp.response(200, TokenSchema)
-    @blp.errors(401)
+    @blp.errors("token_reused")
     @blp.doc(operationId="refreshTokens", security=[{"bearerAuth": []}])
     def post(self) -> dict[str, Any]:
         """Trade a refresh token for a new pair
@@ -63,7 +64,7 @@ class Refresh(MethodView):
 class Logout(MethodView):
     @blp.requires(Role.CONTRIBUTOR)
     @blp.response(204)
-    @blp.errors(400)
+    @blp.errors("bad_request")
     @blp.doc(operationId="logout")
     def post(self) -> None:
         """Revoke this login's access and refresh tokens"""
@@ -77,7 +78,7 @@ class Password(MethodView):
     @blp.requires(Role.CONTRIBUTOR)
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
-    @blp.errors(400, 415, 429)
+    @blp.errors("bad_request", "rate_limited")
     @blp.doc(operationId="changePassword")
     def post(self, data: dict[str, Any]) -> None:
         """Change your password; every token of yours stops working

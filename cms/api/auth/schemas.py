@@ -1,5 +1,7 @@
 import marshmallow as ma
 
+from cms.api.common import one_of
+from cms.api.openapi import ResponseSchema
 from cms.models import Role
 
 
@@ -19,7 +21,7 @@ class PasswordChangeSchema(ma.Schema):
     )
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(ResponseSchema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
@@ -28,11 +30,11 @@ class TokenSchema(ma.Schema):
     )
 
 
-class MeSchema(ma.Schema):
+class MeSchema(ResponseSchema):
     """The caller: a user, or a machine token (then `id` and `email` are null)."""
 
     id = ma.fields.Integer(allow_none=True)
     email = ma.fields.String(allow_none=True)
     display_name = ma.fields.String(required=True)
     role = ma.fields.Enum(Role, by_value=True, required=True)
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["user", "api_token"]))
+    kind = one_of(("user", "api_token"), enum_name="PrincipalKind")

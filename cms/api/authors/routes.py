@@ -2,7 +2,7 @@
 
 from cms.api.authors.schemas import AuthorSchema
 from cms.api.crud import Resource, register_crud
-from cms.extensions import Blueprint
+from cms.api.framework import Blueprint
 from cms.models import Author
 
 blp = Blueprint("authors", __name__, url_prefix="/api/v1/authors", description="Authors")

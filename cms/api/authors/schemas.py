@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from cms.api.common import Timestamps, slug_field
+from cms.api.common import Timestamps, http_url, slug_field
 
 
 class AuthorSchema(Timestamps):
@@ -9,5 +9,5 @@ class AuthorSchema(Timestamps):
     slug = slug_field()
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
     bio = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10_000))
-    avatar_url = ma.fields.Url(allow_none=True, validate=ma.validate.Length(max=2048))
-    website_url = ma.fields.Url(allow_none=True, validate=ma.validate.Length(max=2048))
+    avatar_url = http_url(allow_none=True)
+    website_url = http_url(allow_none=True)

@@ -2,7 +2,7 @@
 
 from cms.api.categories.schemas import CategorySchema
 from cms.api.crud import Resource, register_crud
-from cms.extensions import Blueprint
+from cms.api.framework import Blueprint
 from cms.models import Category
 
 blp = Blueprint("categories", __name__, url_prefix="/api/v1/categories", description="Categories")

@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud, set_fields
 from cms.api.feeds.schemas import FeedSchema, FetchResultSchema
-from cms.extensions import Blueprint, db
+from cms.api.framework import Blueprint
+from cms.extensions import db
 from cms.models import Feed, Publication, Role
 from cms.problems import fail
 from cms.services import DbSession

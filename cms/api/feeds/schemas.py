@@ -1,16 +1,15 @@
 import marshmallow as ma
 
-from cms.api.common import Reference, Timestamps
+from cms.api.common import PublicationReference, Timestamps, http_url, json_boolean
+from cms.api.openapi import ResponseSchema, read_schema
 from cms.models import FetchOutcome, ItemStatus
 
 
 class FeedSchema(Timestamps):
     """An RSS or Atom feed that is ingested, and how its last fetch went."""
 
-    url = ma.fields.Url(
+    url = http_url(
         required=True,
-        schemes={"http", "https"},
-        validate=ma.validate.Length(max=2048),
         metadata={"example": "https://techcrunch.com/feed/"},
     )
     title = ma.fields.String(
@@ -24,21 +23,21 @@ class FeedSchema(Timestamps):
         load_only=True,
         metadata={"description": "Credit every item to this publication (else: by domain)"},
     )
-    publication = ma.fields.Nested(Reference, dump_only=True, allow_none=True)
+    publication = ma.fields.Nested(PublicationReference, dump_only=True, allow_none=True)
     interval_minutes = ma.fields.Integer(
         load_default=60,
         strict=True,
         validate=ma.validate.Range(min=1, max=7 * 24 * 60),
         metadata={"description": "How often `flask cms ingest` fetches it"},
     )
-    is_active = ma.fields.Boolean(load_default=True)
+    is_active = json_boolean(load_default=True)
     item_status = ma.fields.Enum(
         ItemStatus,
         by_value=True,
         load_default=ItemStatus.DRAFT,
         metadata={"description": "What new items become: drafts to review, or published"},
     )
-    cache_sources = ma.fields.Boolean(
+    cache_sources = json_boolean(
         load_default=False,
         metadata={"description": "Also keep a copy of each new item's source page"},
     )
@@ -49,7 +48,7 @@ class FeedSchema(Timestamps):
     consecutive_failures = ma.fields.Integer(dump_only=True)
 
 
-class FetchResultSchema(ma.Schema):
+class FetchResultSchema(ResponseSchema):
     """What one fetch of a feed did."""
 
     status = ma.fields.Enum(FetchOutcome, by_value=True, required=True)
@@ -62,4 +61,4 @@ class FetchResultSchema(ma.Schema):
     )
     error = ma.fields.String(allow_none=True, required=True)
     new_article_ids = ma.fields.List(ma.fields.Integer(), required=True)
-    feed = ma.fields.Nested(FeedSchema, required=True)
+    feed = ma.fields.Nested(read_schema(FeedSchema))

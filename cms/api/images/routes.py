@@ -14,12 +14,14 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from cms.api.crud import Resource, register_crud
+from cms.api.framework import Blueprint, json_response
 from cms.api.images.schemas import UPLOAD_REQUEST_SCHEMA, ImageSchema, ImageUploadSchema
+from cms.api.openapi import read_schema, write_schema
 from cms.caching import validators
-from cms.extensions import Blueprint, db, json_response
+from cms.extensions import db
 from cms.jobs import after_commit, after_rollback, run_later
 from cms.models import Image, ImageStatus, Role
-from cms.problems import fail
+from cms.problems import InsufficientStorage, fail
 from cms.services import DbSession
 from cms.services.articles import touch_articles_using
 from cms.services.media import (
@@ -30,7 +32,7 @@ from cms.services.media import (
     render_image,
     rendition_keys,
 )
-from cms.storage import IMMUTABLE, LocalStorage, checked, storage
+from cms.storage import IMMUTABLE, LocalStorage, StorageFullError, checked, storage
 
 blp = Blueprint(
     "images", __name__, url_prefix="/api/v1/images", description="Images: remote or uploaded"
@@ -72,43 +74,67 @@ register_crud(
 )
 
 
+IMAGE_PROBLEMS = ("unsupported_image", "invalid_image", "image_too_large", "insufficient_storage")
+
+
 @blp.route("")
 class ImageCreation(MethodView):
     @blp.requires(Role.CONTRIBUTOR)
     @blp.response(201, ImageSchema)
-    @blp.errors(400, 413, 415)
+    @blp.errors(*IMAGE_PROBLEMS)
     @blp.doc(
         operationId="createImage",
         requestBody={
             "required": True,
-            "content": {
-                "multipart/form-data": {"schema": UPLOAD_REQUEST_SCHEMA},
-                "application/json": {"schema": {"$ref": "#/components/schemas/Image"}},
-            },
+            "content": {"application/json": {"schema": write_schema(ImageSchema)}},
         },
     )
     def post(self) -> Response:
-        """Upload an image, or register a remote one
+        """Register a remote image
 
-        multipart/form-data uploads a file: it is checked (a real JPEG, PNG, WebP, AVIF
-        or GIF, within the pixel and byte caps), then re-encoded into renditions
-        (`status: processing` until they exist). JSON registers a remote image by URL,
-        kept exactly as given.
+        Its URL is kept exactly as given (CDN sizing parameters and all). This path
+        also takes an upload as multipart/form-data, as uploadImage does (one media
+        type per documented operation: generated clients handle that best).
         """
-        if request.mimetype == "multipart/form-data":
-            image = _upload()
-        elif request.is_json:
-            image = _remote()
-        else:
-            fail(415, detail="Send multipart/form-data (an upload) or JSON (a remote image).")
-        location = url_for("images.ImageById", item_id=image.id)
-        body = ImageSchema().dump(image)
-        return json_response(body, 201, {"Location": location, **validators(image)})
+        image = _upload() if request.mimetype == "multipart/form-data" else _remote()
+        return _created(image)
+
+
+@blp.route("/upload")
+class ImageUpload(MethodView):
+    @blp.requires(Role.CONTRIBUTOR)
+    @blp.response(201, ImageSchema)
+    @blp.errors(*IMAGE_PROBLEMS)
+    @blp.doc(
+        operationId="uploadImage",
+        requestBody={
+            "required": True,
+            "content": {"multipart/form-data": {"schema": UPLOAD_REQUEST_SCHEMA}},
+        },
+    )
+    def post(self) -> Response:
+        """Upload an image
+
+        The file is checked (a real JPEG, PNG, WebP, AVIF or GIF, within the pixel and
+        byte caps), then re-encoded into renditions: `status` is `processing` until
+        they exist, then `ready` with its `srcset`.
+        """
+        if request.mimetype != "multipart/form-data":
+            fail(415, detail="Send the image as multipart/form-data, its file as `file`.")
+        return _created(_upload())
+
+
+def _created(image: Image) -> Response:
+    location = url_for("images.ImageById", item_id=image.id)
+    body = read_schema(ImageSchema)().dump(image)
+    return json_response(body, 201, {"Location": location, **validators(image)})
 
 
 def _remote() -> Image:
+    if not request.is_json:
+        fail(415, detail="Send JSON (a remote image) or multipart/form-data (an upload).")
     try:
-        data = ImageSchema().load(request.get_json())
+        data = write_schema(ImageSchema)().load(request.get_json())
     except ma.ValidationError as error:
         fail(422, errors=error.messages_dict)
     image = Image(**data)
@@ -140,18 +166,22 @@ def _upload() -> Image:
         storage_prefix=new_prefix(),
         source_format=found.format,
         source_bytes=len(data),
+        renditions=[],  # none yet: so cleaning up after a rollback need not load them
         **fields,
     )
     db.session.add(image)
     db.session.flush()
     store = storage()
-    store.put(original_key(image), data, "application/octet-stream")
     # Whatever was written for a row that is then rolled back goes with it.
     after_rollback(db.session, lambda: store.delete(rendition_keys(image)))
-    if current_app.config["IMAGE_RENDERING"] == "request":
-        render_image(db.session, store, image)
-    else:
-        after_commit(db.session, lambda: _start(render_pending, image.id))
+    try:
+        store.put(original_key(image), data, "application/octet-stream")
+        if current_app.config["IMAGE_RENDERING"] == "request":
+            render_image(db.session, store, image)
+        else:
+            after_commit(db.session, lambda: _start(render_pending, image.id))
+    except StorageFullError as error:
+        raise InsufficientStorage from error  # rolled back: no row, and its files go
     return image
 
 

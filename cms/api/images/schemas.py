@@ -1,6 +1,7 @@
 import marshmallow as ma
 
-from cms.api.common import Timestamps
+from cms.api.common import Timestamps, http_url
+from cms.api.openapi import NO_NUL, ResponseSchema
 from cms.models import ImageStatus
 from cms.services.media import CONTENT_TYPES
 from cms.storage import storage
@@ -18,7 +19,7 @@ def _no_nul(value: str) -> None:
         raise ma.ValidationError("Contains a NUL character.")
 
 
-class RenditionSchema(ma.Schema):
+class RenditionSchema(ResponseSchema):
     """One stored rendition: a srcset candidate, or the fixed-ratio thumbnail."""
 
     url = ma.fields.Function(
@@ -38,9 +39,8 @@ class ImageSchema(Timestamps):
     """An image: remote (its URL kept as given, CDN sizing parameters and all) or
     uploaded (re-encoded into renditions: `srcset` per width and format, `thumbnails`)."""
 
-    url = ma.fields.Url(
+    url = http_url(
         required=True,
-        validate=ma.validate.Length(max=2048),
         metadata={"description": "Uploads: the largest rendition (empty while processing)"},
     )
     width = ma.fields.Integer(
@@ -96,16 +96,17 @@ class ImageUploadSchema(ma.Schema):
 UPLOAD_REQUEST_SCHEMA = {
     "type": "object",
     "required": ["file"],
+    "additionalProperties": False,  # ImageUploadSchema refuses other form fields
     "properties": {
         "file": {
             "type": "string",
             "format": "binary",
             "description": "JPEG, PNG, WebP, AVIF or GIF (read from the bytes, not the name)",
         },
-        "alt": {"type": "string", "maxLength": 500},
-        "caption": {"type": "string", "maxLength": 5000},
-        "credit": {"type": "string", "maxLength": 500},
-        "license": {"type": "string", "maxLength": 200},
+        "alt": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+        "caption": {"type": "string", "maxLength": 5000, "pattern": NO_NUL},
+        "credit": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+        "license": {"type": "string", "maxLength": 200, "pattern": NO_NUL},
         "focal_x": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
         "focal_y": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
     },

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud, set_fields
+from cms.api.framework import Blueprint
 from cms.api.pages.schemas import PageSchema
-from cms.extensions import Blueprint
 from cms.models import Article, Page
 from cms.services import DbSession
 from cms.services.errors import InvalidContentError

@@ -3,8 +3,8 @@
 from typing import Any
 
 from cms.api.crud import Resource, register_crud, set_fields
+from cms.api.framework import Blueprint
 from cms.api.publications.schemas import PublicationSchema
-from cms.extensions import Blueprint
 from cms.models import Publication
 from cms.services import DbSession
 from cms.services.identifiers import domain_of

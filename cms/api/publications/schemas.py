@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from cms.api.common import Timestamps, slug_field
+from cms.api.common import Timestamps, http_url, json_boolean, slug_field
 from cms.services.credibility import LABELS
 
 
@@ -9,7 +9,7 @@ class PublicationSchema(Timestamps):
 
     slug = slug_field()
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    url = ma.fields.Url(allow_none=True, validate=ma.validate.Length(max=2048))
+    url = http_url(allow_none=True)
     domain = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Regexp(r"^[a-z0-9.-]+\.[a-z]{2,}$", error="Not a host name."),
@@ -29,5 +29,5 @@ class PublicationSchema(Timestamps):
         dump_only=True,
         metadata={"type": "string"},
     )
-    peer_reviewed = ma.fields.Boolean(load_default=False)
+    peer_reviewed = json_boolean(load_default=False)
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10_000))

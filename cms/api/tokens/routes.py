@@ -7,11 +7,12 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from cms.api.common import PageArgs, envelope, page_envelope, paginate_scalars
+from cms.api.framework import Blueprint
 from cms.api.tokens.schemas import ApiTokenSchema, CreatedApiTokenSchema
 from cms.auth.permissions import require_principal
 from cms.auth.tokens import create_api_token
 from cms.caching import not_modified, object_etag, require_if_match, validators
-from cms.extensions import Blueprint, db
+from cms.extensions import db
 from cms.models import ApiToken, Role, User, utcnow
 from cms.problems import fail
 
@@ -32,7 +33,6 @@ class ApiTokens(MethodView):
     @blp.requires(Role.ADMIN)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, envelope(ApiTokenSchema))
-    @blp.errors(400)
     @blp.doc(operationId="listApiTokens")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List API tokens (without their secrets)"""
@@ -45,7 +45,6 @@ class ApiTokens(MethodView):
     @blp.requires(Role.ADMIN)
     @blp.arguments(ApiTokenSchema)
     @blp.response(201, CreatedApiTokenSchema)
-    @blp.errors(415)
     @blp.doc(operationId="createApiToken")
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create an API token; the response is the only place its secret appears"""
@@ -70,7 +69,7 @@ class ApiTokenById(MethodView):
 
     @blp.requires(Role.ADMIN)
     @blp.response(204)
-    @blp.errors(404, 412, 428)
+    @blp.errors(404)
     @blp.doc(operationId="revokeApiToken")
     def delete(self, token_id: int) -> None:
         """Revoke an API token; it stops working at once"""

@@ -5,8 +5,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud
+from cms.api.framework import Blueprint
 from cms.api.users.schemas import UserSchema
-from cms.extensions import Blueprint
 from cms.models import Role, User
 from cms.services.users import apply_user_changes
 

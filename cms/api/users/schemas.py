@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from cms.api.common import Timestamps
+from cms.api.common import Timestamps, json_boolean
 from cms.models import Role
 
 
@@ -13,7 +13,7 @@ class UserSchema(Timestamps):
     )
     display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
     role = ma.fields.Enum(Role, by_value=True, required=True)
-    is_active = ma.fields.Boolean(
+    is_active = json_boolean(
         load_default=True,
         metadata={"description": "false deactivates the user and revokes their tokens"},
     )

@@ -1,0 +1,29 @@
+"""Every blueprint of the API, in the order the spec lists them."""
+
+from cms.api.articles import posts as _article_posts  # noqa: F401 - registers its routes
+from cms.api.articles.routes import blp as articles_blp
+from cms.api.auth.routes import blp as auth_blp
+from cms.api.authors.routes import blp as authors_blp
+from cms.api.categories.routes import blp as categories_blp
+from cms.api.feeds.routes import blp as feeds_blp
+from cms.api.images.routes import blp as images_blp
+from cms.api.pages.routes import blp as pages_blp
+from cms.api.publications.routes import blp as publications_blp
+from cms.api.tags.routes import blp as tags_blp
+from cms.api.tokens.routes import blp as tokens_blp
+from cms.api.users.routes import blp as users_blp
+
+# (Named *_blp: a bare `images` here would hide the cms.api.images package.)
+BLUEPRINTS = (
+    articles_blp,
+    authors_blp,
+    tags_blp,
+    categories_blp,
+    publications_blp,
+    images_blp,
+    pages_blp,
+    feeds_blp,
+    auth_blp,
+    users_blp,
+    tokens_blp,
+)
