@@ -15,6 +15,7 @@ public only to whoever was shown its URL. So nothing may list keys: a bucket gra
 readers s3:GetObject, never s3:ListBucket.
 """
 
+import errno
 import os
 import re
 import tempfile
@@ -27,6 +28,14 @@ from flask import Flask, current_app
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 _KEY = re.compile(r"^[a-z0-9]+(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+$")
+
+
+class StorageFullError(OSError):
+    """The storage has no room for a file (disk full, or over quota)."""
+
+
+# What the kernel says when a write does not fit: no space left, quota exceeded.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class Storage(Protocol):
@@ -53,11 +62,13 @@ class LocalStorage:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename: a reader never sees half a file.
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_new(path, data)
+        except OSError as error:
+            if error.errno in FULL_ERRNOS:
+                raise StorageFullError(error.errno, error.strerror) from error
+            raise
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -71,6 +82,19 @@ class LocalStorage:
 
     def url(self, key: str) -> str:
         return self.base_url + checked(key)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write, then rename into place: a reader never sees half a file, and a write that
+    fails (the disk full) leaves no part of one behind."""
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, delete=False)  # noqa: SIM115
+    try:
+        with handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
 
 
 class S3Storage:

@@ -1,6 +1,7 @@
 """Alembic environment, run through Flask-Migrate (`flask db upgrade`)."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -50,7 +51,7 @@ def run_migrations_online() -> None:
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
-    with target_db.engine.connect() as connection:
+    with target_db.engine.connect() as connection, _foreign_keys_unenforced(connection):
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
@@ -59,6 +60,29 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def _foreign_keys_unenforced(connection):  # type: ignore[no-untyped-def]
+    """SQLite's batch migrations rebuild a table (copy, drop, rename). Dropping a table
+    that others refer to, with foreign keys enforced, runs their ON DELETE: it fails
+    (RESTRICT: images under covers) or empties them (CASCADE: a tag's article links).
+    So enforcement is off while migrations run (it can only change outside a
+    transaction), and what they leave is checked before it is turned back on."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+        dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if dangling:
+            raise RuntimeError(f"migrations left rows referring to nothing: {dangling[:5]}")
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 if context.is_offline_mode():

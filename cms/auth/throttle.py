@@ -16,13 +16,17 @@ from typing import Protocol
 
 import limits
 import redis
+import structlog
 from flask import Flask, current_app, request
 from sqlalchemy import delete, func, insert, select
 
+from cms.auth.revocation import REDIS_UNAVAILABLE, redis_client
 from cms.extensions import db
 from cms.models import utcnow
 from cms.models.auth import LoginFailure
 from cms.problems import fail
+
+log = structlog.get_logger(__name__)
 
 # Redis keeps a key this much longer than its newest guess counts: the app servers'
 # clocks, which time the guesses, may run ahead of Redis's, which expires the key.
@@ -64,11 +68,21 @@ class DatabaseGuesses:
 
 
 class RedisGuesses:
-    """A sorted set per key: guesses scored by when they stop counting."""
+    """A sorted set per key: guesses scored by when they stop counting.
+
+    When Redis cannot be reached, guesses are counted in the database instead (as
+    without REDIS_URL): the limits hold in every process through an outage, and logins
+    go on. What Redis had counted is not seen meanwhile, so an outage gives a guesser
+    at most one fresh window's allowance. (Failing open would lift the limits whenever
+    Redis is down; failing closed would stop every login.) A guess is forgotten in both
+    places, as Redis may fail, or come back, between its count and its forgetting: a
+    DELETE that finds nothing costs a round trip, next to the password hash's tens of ms.
+    """
 
     def __init__(self, client: "redis.Redis", prefix: str) -> None:
         self.client = client
         self.prefix = prefix
+        self.fallback = DatabaseGuesses()
 
     def count(
         self, guess: str, key: str, now: datetime, expires_at: datetime
@@ -80,14 +94,23 @@ class RedisGuesses:
         pipeline.expire(name, expires_at - now + REDIS_KEY_SLACK)
         pipeline.zrange(name, 0, 0, withscores=True)
         pipeline.zcard(name)
-        *_, first, counted = pipeline.execute()
+        try:
+            *_, first, counted = pipeline.execute()
+        except REDIS_UNAVAILABLE as error:
+            log.warning("redis_unavailable", store="guesses", error=str(error))
+            return self.fallback.count(guess, key, now, expires_at)
         return counted, datetime.fromtimestamp(first[0][1], UTC)
 
     def forget(self, guess: str, keys: Sequence[str]) -> None:
         pipeline = self.client.pipeline()
         for key in keys:
             pipeline.zrem(self.prefix + key, guess)
-        pipeline.execute()
+        try:
+            pipeline.execute()
+        except REDIS_UNAVAILABLE as error:
+            # Left counted: a right password costs one guess of the window, no more.
+            log.warning("redis_unavailable", store="guesses", error=str(error))
+        self.fallback.forget(guess, keys)
 
 
 @dataclass(frozen=True)
@@ -141,7 +164,7 @@ def init_throttle(app: Flask) -> None:
     """Read the limits once, so a malformed one stops the start, not a login."""
     url = app.config["REDIS_URL"]
     store: GuessStore = (
-        RedisGuesses(redis.Redis.from_url(url), app.config["REDIS_KEY_PREFIX"] + "guesses:")
+        RedisGuesses(redis_client(url), app.config["REDIS_KEY_PREFIX"] + "guesses:")
         if url
         else DatabaseGuesses()
     )

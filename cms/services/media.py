@@ -26,7 +26,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from cms.models import Image, ImageStatus, Rendition
 from cms.services import DbSession
-from cms.storage import Storage
+from cms.storage import Storage, StorageFullError
 
 # MPO: cameras' JPEGs with extra embedded pictures (Pillow names them apart).
 FORMATS = {
@@ -137,6 +137,8 @@ def render_image(session: DbSession, store: Storage, image: Image) -> None:
         renditions += [_store(store, image, thumb, "thumbnail", f, written) for f in formats]
     except Exception as error:
         store.delete(written)
+        if isinstance(error, StorageFullError):
+            raise  # no fault of the image's: it stays unrendered, to be rendered again
         image.status, image.error = ImageStatus.FAILED, f"Could not render: {error}"
         return
     image.renditions = renditions

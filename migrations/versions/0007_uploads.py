@@ -74,6 +74,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("images", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_images_focal_range"), type_="check")
+        # The status enum's own CHECK: SQLite's rebuilt table would keep it, naming a
+        # column that is gone.
+        batch_op.drop_constraint(batch_op.f("ck_images_image_status"), type_="check")
         batch_op.drop_constraint(batch_op.f("uq_images_storage_prefix"), type_="unique")
         batch_op.drop_column("error")
         batch_op.drop_column("focal_y")
