@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test setup install migrate demo lint types pytest openapi openapi-check bench clean
+.PHONY: run test setup install migrate demo lint types pytest openapi openapi-check consumers \
+	client-python client-typescript schemathesis docs-browser bench soak clean
 
 run: setup ## Install, migrate, load demo content, serve on http://127.0.0.1:5000
 	CMS_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
@@ -46,9 +47,28 @@ openapi-check: install ## Fail when openapi/openapi.json is out of date
 	cmp -s $(VENV)/openapi.json openapi/openapi.json || \
 	  (echo "openapi/openapi.json is out of date: run 'make openapi' and commit it" && exit 1)
 
+consumers: client-python client-typescript schemathesis docs-browser ## The API's real consumers (CI runs them)
+
+client-python: install ## A generated Python client runs an editor's day; mypy --strict on it
+	$(BIN)/python -m tests.consumers.python_client.run
+
+client-typescript: install ## Types from openapi-typescript; a frontend module passes tsc --strict
+	cd tests/consumers/typescript && npm ci --no-audit --no-fund --silent \
+	  && npm run -s generate >/dev/null && npm run -s check
+
+schemathesis: install ## Every operation, every check, as admin and anonymous: zero failures
+	$(BIN)/python -m tests.consumers.schemathesis_run $(SCHEMATHESIS_ARGS)
+
+docs-browser: install ## /docs and /redoc in headless Chromium, offline; screenshots as artifacts
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m tests.consumers.browser.check_docs $(DOCS_BROWSER_ARGS)
+
 bench: install ## Throughput benchmark (not part of the tests): BENCH_ARGS="--articles 10000"
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+soak: install ## Bounded mixed read/write load on gunicorn; fails on errors or RSS growth
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache tests/consumers/typescript/node_modules
