@@ -15,10 +15,11 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.server import ROOT, gunicorn_command, prepare, wait_for
 
 RESULTS = Path(__file__).parent / "results"
 INCLUDES = "authors,category,tags,cover_image"
@@ -52,25 +53,7 @@ def main() -> None:
     if args.database:
         env["DATABASE_URL"] = args.database
     prepare(env, args.articles)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "2",
-            "-k",
-            "sync",
-            "--no-control-socket",
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "--log-level",
-            "warning",
-            "bench.app:app",
-        ],
-        env=env,
-        cwd=Path(__file__).parent.parent,
-    )
+    server = subprocess.Popen(gunicorn_command(args.port), env=env, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{args.port}"
         wait_for(f"{base}/bench/hello")
@@ -79,31 +62,6 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     report(rows, args)
-
-
-def prepare(env: dict[str, str], articles: int) -> None:
-    code = (
-        "from flask_migrate import upgrade\n"
-        "from bench.app import app\n"
-        "from bench.seed import seed\n"
-        "with app.app_context():\n"
-        f"    upgrade(); seed({articles})\n"
-    )
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", code], env=env, check=True, cwd=Path(__file__).parent.parent
-    )
-    print(f"database ready ({time.perf_counter() - started:.0f} s)")
-
-
-def wait_for(url: str) -> None:
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - our loopback server
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"server did not answer at {url}")
 
 
 def etag_of(url: str) -> str:
