@@ -254,7 +254,7 @@ def test_json_booleans_are_true_or_false_only(
 URLS = [
     "https://techcrunch.com/feed/",
     "http://127.0.0.1:8080/feed.xml",
-    "http://[::1]:80/",
+    "http://[::1]:80/",  # IPv6 literals are not taken
     "https://xn--p1ai.xn--p1ai/",
     "https://example.com/é?q=1#x",
     "http://4.iDq:490#",
@@ -288,6 +288,40 @@ def test_url_pattern_in_the_spec_is_what_the_server_takes(
             "/api/v1/authors", json={"name": "A", "website_url": url}, headers=auth
         )
         assert response.status_code == (201 if allowed else 422), (url, response.json)
+
+
+# URLs the pattern takes that once reached a 500 or a response the spec refused: a host
+# with an IDN TLD, an IPv4 host, a "www." that is all of the name, malformed brackets.
+TAKEN_URLS = [
+    "HTtp://uQXjSxxGkk.loDRlmdAB.xn--3a:65530?x",
+    "http://v.f.b60gamxva0o0.u.xn--j5bnwnrvi05/",
+    "http://0.0.0.0/",
+    "http://255.255.255.255:0/",
+    "HTTP://0.AA",
+    "http://www.ab/",
+    "http://" + ".".join(["a" * 63] * 5) + ".com/",
+]
+REFUSED_URLS = ["HttPs://[B31C4648]", "htTPs://[90]:64334", "http://[1.2]/", "http://[::1]/"]
+
+
+@pytest.mark.parametrize("url", TAKEN_URLS + REFUSED_URLS)
+def test_every_url_the_pattern_takes_is_usable(
+    client: FlaskClient, admin: dict[str, str], url: str
+) -> None:
+    """A publication's domain (taken from its url) is what the spec says a domain is, and
+    a feed at any URL the spec allows is fetched or refused, never a 500."""
+    publication = client.post(
+        "/api/v1/publications", json={"name": "P", "credibility": 3, "url": url}, headers=admin
+    )
+    if url in REFUSED_URLS:
+        assert publication.status_code == 422, publication.json
+        return
+    assert publication.status_code == 201, publication.json
+    conforms(publication.json, "Publication")
+    feed = client.post("/api/v1/feeds", json={"url": url}, headers=admin)
+    assert feed.status_code == 201, feed.json
+    fetched = client.post(f"/api/v1/feeds/{feed.json['id']}/fetch", headers=admin)
+    assert fetched.status_code < 500, fetched.json
 
 
 def test_creates_link_to_what_they_created(client: FlaskClient, auth: dict[str, str]) -> None:

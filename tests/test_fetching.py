@@ -94,6 +94,12 @@ def test_redirects_are_followed_and_the_final_url_reported(server: FeedServer) -
     assert (fetched.url, fetched.body) == (server.url("/new"), b"<rss/>")
 
 
+@pytest.mark.parametrize("location", ["http://[1.2]/", "http://[B31C4648]/feed"])
+def test_redirects_to_unreadable_urls_are_refused(server: FeedServer, location: str) -> None:
+    server.serve("/feed", status=302, headers={"Location": location})
+    assert refused(server.url("/feed"), allowing(server)).code == "bad_url"
+
+
 def test_redirect_loops_end(server: FeedServer) -> None:
     server.serve("/loop", status=302, headers={"Location": "/loop"})
     assert refused(server.url("/loop"), allowing(server)).code == "too_many_redirects"

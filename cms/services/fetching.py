@@ -120,7 +120,7 @@ def fetch(
                     deadline.check("The server did not answer in time.")
                     location = response.getheader("Location")
                     if response.status in REDIRECTS and location:
-                        url = urljoin(url, location)
+                        url = _redirected(url, location)
                         continue
                     received = {name.lower(): value for name, value in response.getheaders()}
                     if response.status == 304:
@@ -192,10 +192,20 @@ class Deadline:
             raise FetchError("connection_failed", f"Connection failed: {error}") from None
 
 
+def _redirected(url: str, location: str) -> str:
+    try:
+        return urljoin(url, location)
+    except ValueError:
+        raise FetchError("bad_url", f"Not a URL: {location!r}.") from None
+
+
 def _connect(
     url: str, policy: FetchPolicy, deadline: Deadline
 ) -> tuple[http.client.HTTPConnection, str]:
-    parts = urlsplit(url)
+    try:  # a Location header is anyone's text: "http://[1.2]/" does not split
+        parts = urlsplit(url)
+    except ValueError:
+        raise FetchError("bad_url", f"Not a URL: {url!r}.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError("bad_url", f"Only http and https URLs can be fetched: {url!r}.")
     if parts.username or parts.password:

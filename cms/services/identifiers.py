@@ -70,6 +70,9 @@ def unique_slug(
 
 
 def domain_of(url: str) -> str | None:
-    """The host of a URL without a leading "www.", lower-cased (publication matching)."""
+    """The host of a URL without a leading "www." (unless that is all of its name),
+    lower-cased (publication matching); None for a host longer than DNS allows."""
     host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.") or None
+    if host.startswith("www.") and "." in host[4:]:
+        host = host[4:]
+    return host if 0 < len(host) <= 253 else None

@@ -45,9 +45,15 @@ auto-signup = false
 ACCEPTED = '"2xx", "3xx", "401", "403", "404", "409", "429", "5xx"'
 # Preconditions are evaluated before the content is read (RFC 9110, 13.2.1): a bad body
 # sent with a made-up If-Match is refused with 412, which is a refusal all the same.
-REFUSED = '"400", "401", "403", "404", "405", "406", "409", "412", "415", "422", "428", "429"'
+# A body over the size cap is refused before it is read, as 413 payload_too_large (the
+# spec documents it on every operation that takes a body).
+REFUSED = (
+    '"400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428", "429"'
+)
 REFERRING_UPDATES = ["updateArticle", "updatePage", "updateFeed"]
 EXPECTED = f"""
+[checks.negative_data_rejection]
+expected-statuses = [{REFUSED}]
 # Users are changed on a user of their own: changing the admin's e-mail, password or
 # role would lock the run out (an admin may do that to itself).
 [[operations]]

@@ -1,6 +1,7 @@
 import marshmallow as ma
 
 from cms.api.common import Timestamps, http_url, json_boolean, slug_field
+from cms.api.openapi import DOMAIN
 from cms.services.credibility import LABELS
 
 
@@ -12,7 +13,10 @@ class PublicationSchema(Timestamps):
     url = http_url(allow_none=True)
     domain = ma.fields.String(
         allow_none=True,
-        validate=ma.validate.Regexp(r"^[a-z0-9.-]+\.[a-z]{2,}$", error="Not a host name."),
+        validate=[
+            ma.validate.Length(max=253),
+            ma.validate.Regexp(DOMAIN, error="Not a host name."),
+        ],
         metadata={
             "description": "Matched against article source URLs; taken from url when omitted",
             "example": "techcrunch.com",
