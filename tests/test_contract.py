@@ -250,6 +250,18 @@ def test_json_booleans_are_true_or_false_only(
     assert set(response.json["errors"]) & {"cache_sources", "peer_reviewed", "is_active"}
 
 
+@pytest.mark.parametrize("quality", ["62", True, [62]])
+def test_json_numbers_are_numbers_only(
+    client: FlaskClient, auth: dict[str, str], quality: Any
+) -> None:
+    body = {"title": "T", "type": "topic", "quality": quality}
+    response = client.post("/api/v1/pages", json=body, headers=auth)
+    assert response.status_code == 422, response.json
+    assert list(response.json["errors"]) == ["quality"]
+    body["quality"] = 62.5
+    assert client.post("/api/v1/pages", json=body, headers=auth).status_code == 201
+
+
 # What the fuzzer found the spec and the server read differently, and their neighbours.
 URLS = [
     "https://techcrunch.com/feed/",

@@ -184,6 +184,15 @@ def json_boolean(**kwargs: Any) -> JsonBoolean:
     return JsonBoolean(**kwargs)
 
 
+class JsonNumber(ma.fields.Float):
+    """A number of a JSON body: not "62" in quotes, nor true (the spec's type)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def content_type_field(**kwargs: Any) -> ma.fields.String:
     return one_of(CONTENT_TYPES, enum_name="ContentType", **kwargs)
 

@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from cms.api.common import Timestamps, slug_field
+from cms.api.common import JsonNumber, Timestamps, slug_field
 
 
 class CitedArticleSchema(ma.Schema):
@@ -17,7 +17,7 @@ class PageSchema(Timestamps):
     type = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=60), metadata={"example": "Approach"}
     )
-    quality = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=0, max=100))
+    quality = JsonNumber(allow_none=True, validate=ma.validate.Range(min=0, max=100))
     summary = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20_000))
     body_html = ma.fields.String(
         load_default="",
