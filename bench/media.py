@@ -79,7 +79,7 @@ def main() -> None:
 
 def one_upload(client: object, headers: dict[str, str], photo: bytes) -> dict[str, float]:
     started = time.perf_counter()
-    form = {"file": (io.BytesIO(photo), "photo.jpg", "image/jpeg"), "alt": "bench"}
+    form = {"file": (io.BytesIO(photo), "photo.jpg", "image/jpeg"), "metadata": '{"alt": "bench"}'}
     response = client.post(  # type: ignore[attr-defined]
         "/api/v1/images", data=form, headers=headers, content_type="multipart/form-data"
     )

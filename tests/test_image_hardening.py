@@ -2,6 +2,7 @@
 library is not a side door to drafts' covers (the draft-cover decision)."""
 
 import io
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,7 +41,10 @@ def bilevel(width: int, height: int) -> bytes:
 
 
 def upload(client: FlaskClient, headers: dict[str, str], data: bytes) -> Any:
-    form = {"file": (io.BytesIO(data), "image.bin", "application/octet-stream"), "alt": "x"}
+    form = {
+        "file": (io.BytesIO(data), "image.bin", "application/octet-stream"),
+        "metadata": json.dumps({"alt": "x"}),
+    }
     return client.post(
         "/api/v1/images", data=form, headers=headers, content_type="multipart/form-data"
     )

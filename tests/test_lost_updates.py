@@ -6,6 +6,7 @@ TARGETS) says how to make one.
 """
 
 import io
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -227,7 +228,10 @@ def test_an_edit_while_an_upload_renders_loses_neither(
     monkeypatch.setattr(image_routes, "_start", lambda *args: None)  # the job runs below
     upload = client.post(
         "/api/v1/images",
-        data={"file": (io.BytesIO(png(1200, 800)), "photo.png"), "alt": "Old"},
+        data={
+            "file": (io.BytesIO(png(1200, 800)), "photo.png"),
+            "metadata": json.dumps({"alt": "Old"}),
+        },
         headers=admin,
         content_type="multipart/form-data",
     )

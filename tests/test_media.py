@@ -61,9 +61,11 @@ def upload(
     data: bytes,
     filename: str = "photo.jpg",
     content_type: str = "image/jpeg",
-    **fields: str,
+    **metadata: object,
 ) -> Any:
-    form = {"file": (io.BytesIO(data), filename, content_type), **fields}
+    form: dict[str, Any] = {"file": (io.BytesIO(data), filename, content_type)}
+    if metadata:
+        form["metadata"] = json.dumps(metadata)
     return client.post(
         "/api/v1/images", data=form, headers=headers, content_type="multipart/form-data"
     )
@@ -223,7 +225,7 @@ def test_thumbnails_crop_around_the_focal_point(
 ) -> None:
     portrait = Pillow.new("RGB", (900, 1600), WHITE)
     portrait.paste(GREEN, (0, 1200, 900, 1600))  # the subject is at the bottom
-    image = upload(client, auth, encoded(portrait, "PNG"), focal_y=str(focal_y)).json
+    image = upload(client, auth, encoded(portrait, "PNG"), focal_y=focal_y).json
 
     thumbnail = next(t for t in image["thumbnails"] if t["format"] == "png")
     served, _ = fetched(client, thumbnail["url"])
@@ -277,14 +279,47 @@ def test_remote_images_are_kept_as_given(client: FlaskClient, auth: dict[str, st
     )
 
 
-def test_upload_form_fields_are_validated(client: FlaskClient, auth: dict[str, str]) -> None:
-    response = upload(client, auth, rotated_jpeg(), alt="bad\x00alt", focal_x="2")
+def test_upload_metadata_is_validated(client: FlaskClient, auth: dict[str, str]) -> None:
+    response = upload(client, auth, rotated_jpeg(), alt="bad\x00alt", focal_x=2)
     assert response.status_code == 422
-    assert set(response.json["errors"]) == {"alt", "focal_x"}
+    assert set(response.json["errors"]) == {"metadata.alt", "metadata.focal_x"}
+    # JSON types, not form text: a focal point in quotes is not a number.
+    quoted = upload(client, auth, rotated_jpeg(), focal_x="0.5")
+    assert set(quoted.json["errors"]) == {"metadata.focal_x"}
     missing = client.post(
-        "/api/v1/images", data={"alt": "x"}, headers=auth, content_type="multipart/form-data"
+        "/api/v1/images",
+        data={"metadata": json.dumps({"alt": "x"})},
+        headers=auth,
+        content_type="multipart/form-data",
     )
     assert (missing.status_code, list(missing.json["errors"])) == (422, ["file"])
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"alt": "a loose text part"},  # the old shape: fields beside the file
+        {"metadata": "not json"},
+        {"metadata": "[1]"},
+        {"metadata": json.dumps({"alt": "x", "extra": 1})},
+    ],
+)
+def test_upload_parts_other_than_file_and_metadata_are_refused(
+    client: FlaskClient,
+    auth: dict[str, str],
+    row_counts: Callable[[], dict[str, int]],
+    form: dict[str, str],
+) -> None:
+    before = row_counts()
+    files = {"file": (io.BytesIO(rotated_jpeg()), "photo.jpg", "image/jpeg")}
+    response = client.post(
+        "/api/v1/images/upload",
+        data={**files, **form},
+        headers=auth,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422, response.json
+    assert row_counts() == before
 
 
 def test_background_rendering_answers_at_once_and_finishes(

@@ -3,6 +3,7 @@ as a cover cannot be deleted; deleting an unused upload removes its files. The l
 is read with a token (contributor and above); readers get images inside articles."""
 
 from collections.abc import Callable
+from typing import Any
 
 import flask
 import marshmallow as ma
@@ -15,8 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cms.api.crud import Resource, register_crud
 from cms.api.framework import Blueprint, json_response
-from cms.api.images.schemas import UPLOAD_REQUEST_SCHEMA, ImageSchema, ImageUploadSchema
+from cms.api.images.schemas import UPLOAD_REQUEST_BODY, ImageSchema, ImageUploadSchema
 from cms.api.openapi import read_schema, write_schema
+from cms.api.screening import read_json
 from cms.caching import validators
 from cms.extensions import db
 from cms.jobs import after_commit, after_rollback, run_later
@@ -109,7 +111,7 @@ class ImageUpload(MethodView):
         operationId="uploadImage",
         requestBody={
             "required": True,
-            "content": {"multipart/form-data": {"schema": UPLOAD_REQUEST_SCHEMA}},
+            "content": {"multipart/form-data": UPLOAD_REQUEST_BODY},
         },
     )
     def post(self) -> Response:
@@ -146,13 +148,11 @@ def _remote() -> Image:
 def _upload() -> Image:
     # Photos are larger than any JSON body: this route has its own cap (413 above it).
     request.max_content_length = current_app.config["IMAGE_MAX_BYTES"]
-    upload = request.files.get("file")
-    try:
-        fields = ImageUploadSchema().load(request.form.to_dict())
-    except ma.ValidationError as error:
-        fail(422, errors=error.messages_dict)
-    if upload is None:
-        fail(422, errors={"file": ["Missing data for required field."]})
+    fields = _upload_metadata()
+    files = request.files.getlist("file")
+    if len(files) != 1:
+        fail(422, errors={"file": ["Send one file, as the `file` part."]})
+    upload = files[0]
     data = upload.read()
     try:
         found = inspect_upload(data, current_app.config["IMAGE_MAX_PIXELS"])
@@ -183,6 +183,29 @@ def _upload() -> Image:
     except StorageFullError as error:
         raise InsufficientStorage from error  # rolled back: no row, and its files go
     return image
+
+
+def _upload_metadata() -> dict[str, Any]:
+    """The form's `metadata` part, JSON read as request bodies are; no other part."""
+    unknown = (set(request.form) - {"metadata"}) | (set(request.files) - {"file"})
+    if unknown:
+        fail(422, errors={name: ["Unknown field."] for name in sorted(unknown)})
+    parts = request.form.getlist("metadata")
+    if len(parts) > 1:
+        fail(422, errors={"metadata": ["Send one metadata part."]})
+    try:
+        metadata = read_json(parts[0]) if parts else {}
+    except (ValueError, RecursionError):
+        fail(422, errors={"metadata": ["Not a JSON object."]})
+    if not isinstance(metadata, dict):
+        fail(422, errors={"metadata": ["Not a JSON object."]})
+    try:
+        return ImageUploadSchema().load(metadata)  # type: ignore[no-any-return]
+    except ma.ValidationError as error:
+        fail(
+            422,
+            errors={f"metadata.{name}": messages for name, messages in error.messages_dict.items()},
+        )
 
 
 def _start(job: Callable[[int], None], image_id: int) -> None:

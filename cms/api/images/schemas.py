@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from cms.api.common import Timestamps, http_url
+from cms.api.common import JsonNumber, Timestamps, http_url
 from cms.api.openapi import NO_NUL, ResponseSchema
 from cms.models import ImageStatus
 from cms.services.media import CONTENT_TYPES
@@ -83,31 +83,44 @@ class ImageSchema(Timestamps):
 
 
 class ImageUploadSchema(ma.Schema):
-    """The form fields of a multipart upload (the file itself is the `file` part)."""
+    """What an upload says of its file: the JSON `metadata` part of the form."""
 
     alt = ma.fields.String(load_default="", validate=[_TEXT["alt"], _no_nul])
     caption = ma.fields.String(validate=[_TEXT["caption"], _no_nul])
     credit = ma.fields.String(validate=[_TEXT["credit"], _no_nul])
     license = ma.fields.String(validate=[_TEXT["license"], _no_nul])
-    focal_x = ma.fields.Float(load_default=0.5, validate=ma.validate.Range(min=0, max=1))
-    focal_y = ma.fields.Float(load_default=0.5, validate=ma.validate.Range(min=0, max=1))
+    focal_x = JsonNumber(load_default=0.5, validate=ma.validate.Range(min=0, max=1))
+    focal_y = JsonNumber(load_default=0.5, validate=ma.validate.Range(min=0, max=1))
 
 
-UPLOAD_REQUEST_SCHEMA = {
-    "type": "object",
-    "required": ["file"],
-    "additionalProperties": False,  # ImageUploadSchema refuses other form fields
-    "properties": {
-        "file": {
-            "type": "string",
-            "format": "binary",
-            "description": "JPEG, PNG, WebP, AVIF or GIF (read from the bytes, not the name)",
+# Two parts: the file, and what is said of it as one JSON object (as Strapi's fileInfo
+# and Payload's _payload do). Text fields beside a file would be untyped on the wire: a
+# credit of 2024 and "2024" are the same bytes, so the spec could not say what is meant.
+UPLOAD_REQUEST_BODY = {
+    "schema": {
+        "type": "object",
+        "required": ["file"],
+        "additionalProperties": False,  # other parts are refused
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": "JPEG, PNG, WebP, AVIF or GIF (read from the bytes, not the name)",
+            },
+            "metadata": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "JSON: alt text, caption, credit, license and focal point",
+                "properties": {
+                    "alt": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+                    "caption": {"type": "string", "maxLength": 5000, "pattern": NO_NUL},
+                    "credit": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+                    "license": {"type": "string", "maxLength": 200, "pattern": NO_NUL},
+                    "focal_x": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+                    "focal_y": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+                },
+            },
         },
-        "alt": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
-        "caption": {"type": "string", "maxLength": 5000, "pattern": NO_NUL},
-        "credit": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
-        "license": {"type": "string", "maxLength": 200, "pattern": NO_NUL},
-        "focal_x": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
-        "focal_y": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
     },
+    "encoding": {"metadata": {"contentType": "application/json"}},
 }

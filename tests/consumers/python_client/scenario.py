@@ -58,6 +58,7 @@ from news_cms_api_client.models import (
     TagWritePatch,
     Token,
     UploadImageBody,
+    UploadImageBodyMetadata,
     User,
     UserList,
     UserWrite,
@@ -157,12 +158,13 @@ def main(origin: str, email: str, password: str) -> None:
             client=editor,
             body=UploadImageBody(
                 file=File(payload=io.BytesIO(png()), file_name="cover.png", mime_type="image/png"),
-                alt="A red square",
+                metadata=UploadImageBodyMetadata(alt="A red square", focal_x=0.25),
             ),
         ),
         201,
     )
     assert image.status is ImageStatus.READY, image
+    assert (image.alt, image.focal_x) == ("A red square", 0.25), image  # the JSON part arrived
     assert image.srcset, image
 
     # A draft, then published.
