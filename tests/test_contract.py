@@ -351,3 +351,27 @@ def test_creates_link_to_what_they_created(client: FlaskClient, auth: dict[str, 
     assert followed.status_code == 200, followed.json
     uploads = SPEC["paths"]["/api/v1/images/upload"]["post"]["responses"]["201"]["links"]
     assert set(uploads) == {"getImage", "updateImage", "deleteImage"}
+
+
+@pytest.mark.parametrize("email", ["0@0.a", "no-at-sign", "ADMIN@EXAMPLE.COM "])
+def test_login_takes_any_name_and_answers_401_for_no_account(
+    client: FlaskClient, email: str
+) -> None:
+    """The spec says a string: what names no account is a wrong login (401), not a 422
+    that depends on how an e-mail validator reads it."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": "x"})
+    assert response.status_code == 401, response.json
+
+
+def test_a_created_api_token_can_be_revoked_with_the_etag_of_its_creation(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """The create links revokeApiToken with its ETag as If-Match (as every create does)."""
+    links = SPEC["paths"]["/api/v1/tokens"]["post"]["responses"]["201"]["links"]
+    assert links["revokeApiToken"]["parameters"]["header.If-Match"] == "$response.header.ETag"
+    created = client.post("/api/v1/tokens", json={"name": "bot", "role": "author"}, headers=admin)
+    assert created.status_code == 201, created.json
+    revoked = client.delete(
+        created.headers["Location"], headers={**admin, "If-Match": created.headers["ETag"]}
+    )
+    assert revoked.status_code == 204, revoked.json

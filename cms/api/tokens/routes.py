@@ -53,7 +53,7 @@ class ApiTokens(MethodView):
         token, secret = create_api_token(db.session, created_by=creator, **data)
         location = url_for("tokens.ApiTokenById", token_id=token.id)
         created = {name: getattr(token, name) for name in ApiTokenSchema().fields}
-        return {**created, "token": secret}, 201, {"Location": location}
+        return {**created, "token": secret}, 201, {"Location": location, **validators(token)}
 
 
 @blp.route("/<int:token_id>")
