@@ -12,6 +12,7 @@ from cms.models.auth import ApiToken, RevokedToken
 from cms.models.base import Base, utcnow
 from cms.models.feed import Feed, FeedItem, FetchOutcome, ItemStatus
 from cms.models.media import Image, ImageStatus, Rendition
+from cms.models.outbox import Change, ContentEvent, record_events
 from cms.models.page import Page, page_citations
 from cms.models.people import Author, Role, User
 from cms.models.publication import Publication
@@ -31,6 +32,8 @@ __all__ = [
     "Base",
     "BodyFormat",
     "Category",
+    "Change",
+    "ContentEvent",
     "ContentState",
     "Feed",
     "FeedItem",
@@ -48,6 +51,7 @@ __all__ = [
     "Tag",
     "User",
     "page_citations",
+    "record_events",
     "touch",
     "utcnow",
 ]

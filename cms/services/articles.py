@@ -13,11 +13,13 @@ from cms.models import (
     Author,
     BodyFormat,
     Category,
+    Change,
     Image,
     Page,
     Publication,
     Tag,
     page_citations,
+    record_events,
     utcnow,
 )
 from cms.services import DbSession
@@ -88,6 +90,7 @@ def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:
             update(Article).where(Article.id.in_(affected)).values(updated_at=utcnow()),
             execution_options={"synchronize_session": False},
         )
+        record_events(session, [Change("article", id_, "updated") for id_ in sorted(affected)])
         if isinstance(item, Tag):
             reindex(session, affected)
 

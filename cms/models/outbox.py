@@ -1,0 +1,134 @@
+"""Content events in an outbox: every flush that creates, changes or deletes content
+writes one row per changed resource, in the same transaction.
+
+So nothing is announced for a write that rolled back (its events roll back with it),
+and nothing is lost when a process dies right after the commit (the events are rows,
+read by whoever dispatches them later, at least once). Being an ORM event, this holds
+for every writer of ORM rows: the API, the CLI, import and jobs. Writers that insert
+with Core (feed ingest's bulk path) record their events with `record_events`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import g, has_app_context
+from sqlalchemy import JSON, Index, Integer, String, event, insert, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
+
+from cms.models.article import Article
+from cms.models.base import Base, UTCDateTime, utcnow
+from cms.models.feed import Feed
+from cms.models.media import Image
+from cms.models.page import Page
+from cms.models.people import Author
+from cms.models.publication import Publication
+from cms.models.taxonomy import Category, Tag
+
+# What counts as content, by the name its events carry: articles and what they show.
+RESOURCES: dict[type[Any], str] = {
+    Article: "article",
+    Author: "author",
+    Tag: "tag",
+    Category: "category",
+    Publication: "publication",
+    Image: "image",
+    Page: "page",
+    Feed: "feed",
+}
+# Bookkeeping every change moves: not a change anyone asked for.
+_NOT_CHANGES = frozenset({"version", "updated_at", "created_at"})
+
+
+class ContentEvent(Base):
+    """One change to one resource, as it committed."""
+
+    __tablename__ = "content_events"
+    __table_args__ = (Index("ix_content_events_pending", "dispatched_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(60))  # "article.updated"
+    resource: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(60))  # "user:3", "token:7"; None: system
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Change:
+    resource: str
+    resource_id: int
+    action: str  # created, updated, deleted
+    version: int | None = None
+    changed: tuple[str, ...] = ()
+
+
+def current_actor() -> str | None:
+    """Who the request acts as (its principal, once resolved); None outside a request."""
+    principal = g.get("principal") if has_app_context() else None
+    if principal is None:
+        return None
+    if principal.token_id is not None:
+        return f"token:{principal.token_id}"
+    return f"user:{principal.user_id}"
+
+
+def record_events(session: Session | scoped_session[Any], changes: list[Change]) -> None:
+    """Write events for changes made outside the ORM, in the session's transaction."""
+    if not changes:
+        return
+    actor, now = current_actor(), utcnow()
+    session.connection().execute(
+        insert(ContentEvent),
+        [
+            {
+                "type": f"{change.resource}.{change.action}",
+                "resource": change.resource,
+                "resource_id": change.resource_id,
+                "version": change.version,
+                "actor": actor,
+                "occurred_at": now,
+                "changed": list(change.changed),
+                "dispatched_at": None,
+            }
+            for change in changes
+        ],
+    )
+
+
+def _changed_fields(row: Any) -> tuple[str, ...]:
+    state = inspect(row)
+    return tuple(
+        sorted(
+            attr.key
+            for attr in state.attrs
+            if attr.key not in _NOT_CHANGES and attr.history.has_changes()
+        )
+    )
+
+
+def _changes_in_flush(session: Session) -> list[Change]:
+    changes = []
+    for rows, action in ((session.new, "created"), (session.dirty, "updated")):
+        for row in rows:
+            resource = RESOURCES.get(type(row))
+            if resource is None:
+                continue
+            changed = _changed_fields(row)
+            if action == "updated" and not changed and not session.is_modified(row):
+                continue
+            changes.append(Change(resource, row.id, action, getattr(row, "version", None), changed))
+    for row in session.deleted:
+        resource = RESOURCES.get(type(row))
+        if resource is not None:
+            changes.append(Change(resource, row.id, "deleted", getattr(row, "version", None)))
+    return changes
+
+
+@event.listens_for(Session, "after_flush")
+def _record_flushed_changes(session: Session, _context: Any) -> None:
+    # After the flush, new rows have their ids and their history is still unreset.
+    record_events(session, _changes_in_flush(session))
