@@ -22,17 +22,15 @@ from cms.models import (
     ArticleTag,
     Author,
     BodyFormat,
-    Change,
     Feed,
     FeedItem,
     FetchOutcome,
     Publication,
     SearchDocument,
     Tag,
-    record_events,
     utcnow,
 )
-from cms.models.outbox import RESOURCES
+from cms.models.outbox import record_created
 from cms.services import DbSession
 from cms.services.feeds import Entry, FeedParseError, parse_feed
 from cms.services.fetching import FetchError, FetchPolicy, fetch
@@ -122,7 +120,7 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
     )
     to_create = [e for e in fresh if e.resource_id not in existing]
     article_ids = _insert_articles(session, feed, to_create)
-    record_events(session, [Change("article", id_, "created", 1) for id_ in article_ids])
+    record_created(session, Article, article_ids)
     by_guid = dict(zip((e.guid_hash for e in to_create), article_ids, strict=True))
     items = [
         {
@@ -250,8 +248,7 @@ def _named_ids(session: DbSession, model: type[Author | Tag], names: set[str]) -
         created = dict(
             session.execute(select(model.slug, model.id).where(model.slug.in_(missing))).all()
         )
-        resource = RESOURCES[model]
-        record_events(session, [Change(resource, id_, "created", 1) for id_ in created.values()])
+        record_created(session, model, list(created.values()))
         found.update(created)
     return {name: found[slug] for name, slug in slug_of.items()}
 
