@@ -38,6 +38,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "in_use": (409, "Other content still refers to this item."),
     "precondition_failed": (412, "The If-Match validator is stale."),
     "payload_too_large": (413, "The request body is too large."),
+    "uri_too_long": (414, "The URL is longer than the server takes."),
     "unsupported_media_type": (
         415,
         "The request body is not in a media type this operation takes.",

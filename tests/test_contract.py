@@ -375,3 +375,14 @@ def test_a_created_api_token_can_be_revoked_with_the_etag_of_its_creation(
         created.headers["Location"], headers={**admin, "If-Match": created.headers["ETag"]}
     )
     assert revoked.status_code == 204, revoked.json
+
+
+def test_a_url_too_long_is_a_documented_problem(client: FlaskClient) -> None:
+    """gunicorn's own 414 is an HTML page; the app refuses long URLs first, as the spec
+    says (gunicorn.conf.py lets longer request lines through to it)."""
+    response = client.get("/api/v1/articles?" + "&".join(["include=authors"] * 600))
+    assert response.status_code == 414
+    assert response.mimetype == "application/problem+json"
+    assert response.json["code"] == "uri_too_long"
+    documented = SPEC["paths"]["/api/v1/feeds"]["get"]["responses"]["414"]
+    assert documented["x-problem-codes"] == ["uri_too_long"]

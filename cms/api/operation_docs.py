@@ -97,7 +97,7 @@ def _problem_codes(
                 codes[status].append(name)
 
     if any(p.get("in") == "query" for p in doc.get("parameters", []) if isinstance(p, dict)):
-        add("unknown_parameter", "repeated_parameter", "validation_error")
+        add("unknown_parameter", "repeated_parameter", "validation_error", "uri_too_long")
     # A body the view reads itself is documented by hand (merged into doc after this).
     body = doc.get("requestBody") or doc_info.get("manual_doc", {}).get("requestBody", {})
     body_types = body.get("content", {})

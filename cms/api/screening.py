@@ -18,11 +18,19 @@ CONTAINS_NUL = "Contains a NUL character."
 OUT_OF_RANGE = f"Out of range: at most ±{DB_INT_MAX}."
 
 
+# URLs up to this many bytes are read (path and query); longer ones are refused with a
+# problem, not left to the server in front: gunicorn's own 414 page is HTML, from 4094
+# bytes by default, so servers are run with its maximum (GUNICORN_ARGS, 8190).
+MAX_URL_BYTES = 8000
+
+
 def screen_request() -> None:
     """Refuse what no view can take, before any runs (authentication included): a JSON
     body that does not parse or nests too deep (400), and anywhere in the path, the query
     or the body, NUL characters (PostgreSQL text cannot hold them, and they are never
     meaningful) or integers beyond the database's range (SQLite cannot even bind them)."""
+    if len(request.full_path.encode()) > MAX_URL_BYTES:
+        problems.fail(414, "uri_too_long", f"URLs may be at most {MAX_URL_BYTES} bytes long.")
     errors = {
         f"path:{name}": [CONTAINS_NUL]
         for name, value in (request.view_args or {}).items()
