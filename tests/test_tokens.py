@@ -218,6 +218,22 @@ class TestApiTokens:
         )
         assert_401(me(client, created["token"]), "invalid_token")
 
+    def test_revoked_token_is_gone_from_the_api(
+        self, client: FlaskClient, admin_headers: dict[str, str]
+    ) -> None:
+        kept, revoked = self.create(client, admin_headers), self.create(client, admin_headers)
+        url = f"/api/v1/tokens/{revoked['id']}"
+        assert remove(client, url, headers=admin_headers).status_code == 204
+        # A cached copy cannot be revalidated into a 304 either (If-None-Match: *)
+        assert client.get(url, headers={**admin_headers, "If-None-Match": "*"}).status_code == 404
+        assert remove(client, url, headers=admin_headers).status_code == 404
+        listed = client.get("/api/v1/tokens", headers=admin_headers).json
+        assert [token["id"] for token in listed["data"]] == [kept["id"]]
+        assert listed["meta"]["total"] == 1
+        stored = db.session.get(ApiToken, revoked["id"])
+        assert stored is not None  # kept for the record
+        assert stored.revoked_at is not None
+
     def test_expired_token_stops_working(
         self, client: FlaskClient, admin_headers: dict[str, str]
     ) -> None:

@@ -22,8 +22,9 @@ blp = Blueprint(
 
 
 def _token_or_404(token_id: int) -> ApiToken:
+    """A revoked token is deleted as far as the API goes (its row stays for the record)."""
     token = db.session.get(ApiToken, token_id)
-    if token is None:
+    if token is None or token.revoked_at is not None:
         fail(404, detail=f"No API token with id {token_id}.")
     return token
 
@@ -35,8 +36,8 @@ class ApiTokens(MethodView):
     @blp.response(200, envelope(ApiTokenSchema))
     @blp.doc(operationId="listApiTokens")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List API tokens (without their secrets)"""
-        query = select(ApiToken).order_by(ApiToken.id.desc())
+        """List live API tokens (without their secrets; revoked ones are gone)"""
+        query = select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id.desc())
         items, total = paginate_scalars(
             db.session, query, page=args["page"], page_size=args["page_size"]
         )
@@ -72,7 +73,7 @@ class ApiTokenById(MethodView):
     @blp.errors(404)
     @blp.doc(operationId="revokeApiToken")
     def delete(self, token_id: int) -> None:
-        """Revoke an API token; it stops working at once"""
+        """Revoke an API token: it stops working at once and is gone from the API"""
         token = _token_or_404(token_id)
         require_if_match(object_etag(token))
-        token.revoked_at = token.revoked_at or utcnow()
+        token.revoked_at = utcnow()

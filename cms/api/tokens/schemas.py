@@ -14,7 +14,6 @@ class ApiTokenSchema(ma.Schema):
     prefix = ma.fields.String(dump_only=True, metadata={"example": "cms_Ab3xYz"})
     created_by_id = ma.fields.Integer(dump_only=True, allow_none=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
-    revoked_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class CreatedApiTokenSchema(ApiTokenSchema):
