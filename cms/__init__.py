@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cms.auth.throttle import init_throttle
     from cms.caching import init_caching
     from cms.cli import cms_cli
+    from cms.jobs import init_queue
     from cms.log import init_logging
     from cms.services.errors import InvalidContentError
     from cms.storage import init_storage
@@ -49,6 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_throttle(app)
     init_caching(app)
     init_storage(app)
+    init_queue(app)
+    _register_jobs()
     app.before_request(screen_request)
     app.url_map.converters["int"] = DatabaseIntConverter  # before any rule is added
     api = Api(app)
@@ -73,6 +76,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/problems/<code>", "problem_type", problems.problem_type_page)
     app.cli.add_command(cms_cli)
     return app
+
+
+def _register_jobs() -> None:
+    """Jobs and periodic tasks live beside their domain; importing them registers them
+    with the queue, in the web process (which asks for them) and the worker (which runs
+    them) alike."""
+    import cms.services.dispatch
+    import cms.services.polling
+    import cms.services.publishing
+    import cms.services.rendering
+    import cms.worker  # noqa: F401
 
 
 def _empty_g() -> None:

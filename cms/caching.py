@@ -219,6 +219,8 @@ def _finish_get(response: Response) -> Response:
     one), the matching 304, and Cache-Control for CDNs or for the caller alone."""
     if request.method not in ("GET", "HEAD") or response.status_code not in (200, 304):
         return response
+    if response.cache_control.no_store:  # probes, whose answer is now or never
+        return response
     if response.status_code == 200 and "ETag" not in response.headers:
         response.add_etag()
         response.make_conditional(request)

@@ -163,8 +163,8 @@ def ingest_command(feed_ids: tuple[int, ...], everything: bool) -> None:
 def render_images_command(failed: bool) -> None:
     """Make the renditions of uploads still `processing` (a restart interrupted their
     job) and, with --failed, retry failed ones. Each image is its own transaction."""
-    from cms.api.images.routes import render_pending
     from cms.models import Image, ImageStatus
+    from cms.services.rendering import render_pending
 
     wanted = [ImageStatus.PROCESSING, *([ImageStatus.FAILED] if failed else [])]
     ids = list(db.session.scalars(select(Image.id).where(Image.status.in_(wanted))))

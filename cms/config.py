@@ -50,6 +50,17 @@ def from_environment() -> dict[str, Any]:
         "IMAGE_MAX_BYTES": int(os.environ.get("IMAGE_MAX_BYTES", 25 * 1024 * 1024)),
         "IMAGE_MAX_PIXELS": int(os.environ.get("IMAGE_MAX_PIXELS", 50_000_000)),
         "IMAGE_RENDERING": os.environ.get("IMAGE_RENDERING", "background"),
+        # The job queue: redis://, sqlite:///<file> or memory://. Unset: Redis when
+        # REDIS_URL is set (workers on several machines share it), else a SQLite file
+        # in the instance folder (workers on this machine).
+        "QUEUE_URL": os.environ.get("QUEUE_URL") or None,
+        # A running job whose worker is silent this long is run again elsewhere (a dead
+        # worker on the same host is noticed at once); a queued job never started after
+        # this long is pushed again.
+        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", 15 * 60)),
+        "JOB_RESEND_AFTER_SECONDS": int(os.environ.get("JOB_RESEND_AFTER_SECONDS", 10 * 60)),
+        "JOB_KEEP_DAYS": int(os.environ.get("JOB_KEEP_DAYS", 14)),
+        "OUTBOX_KEEP_DAYS": int(os.environ.get("OUTBOX_KEEP_DAYS", 7)),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(

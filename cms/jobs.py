@@ -1,26 +1,358 @@
-"""Work that must wait for the transaction: after commit (start a job, delete files of
-rows that are gone) or after rollback (remove files written for rows that never were).
+"""Work after a write: callbacks that wait for the transaction, and the job queue.
 
-Background jobs run on a small thread pool in the same process: the request that
-starts one answers at once, and the worker goes on serving. A job that a restart
-interrupts leaves its image `processing`; `flask cms render-images` finishes such
-leftovers. (A Redis-backed queue with separate workers is the scale-out step: jobs
-take ids, not objects, for that reason.)
+The queue is Huey. Its storage is SQLite beside the database by default (no service),
+Redis with `REDIS_URL` (workers on several machines share it), or memory in tests. Jobs
+run in worker processes (`flask cms worker`), never in the web process.
+
+A job is asked for with `enqueue`, inside the transaction of the write it follows: its
+row (cms.models.job) commits with that write, and only then is its id pushed to the
+queue. So a rolled-back write starts nothing, and a push lost to a process dying right
+after the commit, or a run lost with its worker, is found by `recover_jobs` (at worker
+start and every minute) and pushed again. A run starts only by moving its row from
+`queued` to `running`, so a job pushed twice runs once. Jobs take ids, not objects, and
+must be idempotent: a run cut off half-way is run again from the start.
 """
 
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import structlog
-from flask import Flask, current_app
-from sqlalchemy import event
+from flask import Flask, current_app, has_app_context
+from huey import Huey, crontab
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cms.extensions import db
+from cms.models import Job, JobState, TaskLock, utcnow
 from cms.services import DbSession
 
 log = structlog.get_logger(__name__)
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cms-job")
+
+huey = Huey("cms", storage_class=MemoryStorage, results=False, utc=True)
+RETRY_BACKOFF = 2  # each retry waits twice as long as the one before
+PERIODIC_LOCK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Registered:
+    run: Any  # the Huey task wrapper
+    attempts: int
+    retry_delay: int
+
+
+JOBS: dict[str, Registered] = {}
+_apps: list[Flask] = []  # the app a worker serves (the last one initialised)
+
+
+def init_queue(app: Flask) -> None:
+    huey.storage = queue_storage(app.config, app.instance_path)
+    _apps[:] = [app]
+    app.extensions["queue"] = huey
+
+
+def queue_storage(config: dict[str, Any], instance_path: str) -> Any:
+    """The Huey storage QUEUE_URL names (or REDIS_URL, or a SQLite file in the instance)."""
+    url = config["QUEUE_URL"] or config["REDIS_URL"] or f"sqlite:///{instance_path}/queue.sqlite3"
+    name = "".join(c for c in config["REDIS_KEY_PREFIX"] + "queue" if c.isalnum() or c == "_")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStorage(name, url=url, read_timeout=1)
+    if url.startswith("sqlite:"):
+        return SqliteStorage(name, filename=make_url(url).database, timeout=5)
+    if url == "memory://":
+        return MemoryStorage(name)
+    raise ValueError(f"QUEUE_URL {url!r}: use redis://, sqlite:///<file> or memory://")
+
+
+def job(name: str, *, attempts: int = 3, retry_delay: int = 10) -> Callable[[Any], Any]:
+    """Register `fn` as the job `name`, run with its row recorded; a failing run is
+    retried after retry_delay seconds, then twice as long, until `attempts` are spent."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(job_id: str, *args: Any, task: Any) -> None:
+            _run_recorded(name, fn, job_id, args, final=task.retries == 0)
+
+        wrapper = huey.task(
+            retries=attempts - 1,
+            retry_delay=retry_delay,
+            retry_backoff=RETRY_BACKOFF,
+            context=True,
+            name=name,
+        )(run)
+        JOBS[name] = Registered(wrapper, attempts, retry_delay)
+        fn.job_name = name  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
+
+
+def periodic(name: str, schedule: Any = None) -> Callable[[Any], Any]:
+    """Register `fn` to run in the workers every minute (or on a Huey crontab), and on
+    demand with `nudge(fn)`. One run at a time across every worker (a lock row in the
+    database, which lapses after PERIODIC_LOCK_SECONDS if its holder died); a run that
+    finds it held is skipped. Make it idempotent: runs in turn still repeat each other."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run() -> None:
+            with _app_context():
+                if not _lock(name):
+                    log.debug("periodic_task_running_elsewhere", task=name)
+                    return
+                try:
+                    fn()
+                finally:
+                    db.session.rollback()
+                    _unlock(name)
+
+        huey.periodic_task(schedule or crontab(minute="*"), name=name)(run)
+        nudges[name] = huey.task(name=f"{name}.now")(run)
+        fn.job_name = name  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
+
+
+nudges: dict[str, Any] = {}
+
+
+def _lock(name: str) -> bool:
+    now = utcnow()
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                delete(TaskLock).where(TaskLock.name == name, TaskLock.expires_at < now)
+            )
+            connection.execute(
+                insert(TaskLock).values(
+                    name=name,
+                    holder=f"{WORKER}:{threading.get_ident()}",
+                    expires_at=now + timedelta(seconds=PERIODIC_LOCK_SECONDS),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _unlock(name: str) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(
+            delete(TaskLock).where(
+                TaskLock.name == name, TaskLock.holder == f"{WORKER}:{threading.get_ident()}"
+            )
+        )
+
+
+def enqueue(
+    session: DbSession, fn: Callable[..., Any], *args: Any, eta: datetime | None = None
+) -> Job:
+    """Ask for the job `fn` (one registered with @job) with JSON-able args, pushed to
+    the queue once this transaction commits."""
+    name: str = fn.job_name  # type: ignore[attr-defined]
+    registered = JOBS[name]
+    row = Job(
+        id=uuid4().hex,
+        name=name,
+        args=list(args),
+        state=JobState.QUEUED,
+        attempts=0,
+        max_attempts=registered.attempts,
+        run_after=eta,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    after_commit(session, lambda: push(row.id, name, list(args), eta))
+    return row
+
+
+def push(job_id: str, name: str, args: list[Any], eta: datetime | None = None) -> None:
+    task = JOBS[name].run
+    if eta is not None and eta > utcnow():
+        task.schedule(args=(job_id, *args), eta=eta)
+    else:
+        task(job_id, *args)
+
+
+def nudge(fn: Callable[..., Any], eta: datetime | None = None, *, coalesce: float = 0) -> None:
+    """Run the periodic task `fn` soon (or at eta), without waiting for its minute.
+    Nothing is lost if the nudge is: the periodic run does the same work. With
+    `coalesce` (seconds), a nudge is skipped while one this process sent is still due
+    within that long (it runs after, and covers, whatever asked for this one)."""
+    name: str = fn.job_name  # type: ignore[attr-defined]
+    now = time.monotonic()
+    if coalesce and now < _pending_nudges.get(name, 0):
+        return
+    at = eta if eta is not None and eta > utcnow() else None
+    if coalesce:
+        wait = (at - utcnow()).total_seconds() if at else 0
+        _pending_nudges[name] = now + min(wait, coalesce)
+    if at is not None:
+        nudges[name].schedule(eta=at)
+    else:
+        nudges[name]()
+
+
+_pending_nudges: dict[str, float] = {}  # task name: monotonic time its nudge runs by
+
+
+def flush_queue() -> None:
+    """Forget everything queued (tests, between cases): jobs, schedule, and the nudges
+    this process believes are pending."""
+    huey.flush()
+    _pending_nudges.clear()
+
+
+def retry(job_id: str) -> bool:
+    """Queue a failed job again, with all its attempts; False when it had not failed."""
+    with db.engine.begin() as connection:
+        moved = connection.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == JobState.FAILED)
+            .values(state=JobState.QUEUED, attempts=0, run_after=None, finished_at=None)
+        ).rowcount
+        row = connection.execute(select(Job.name, Job.args).where(Job.id == job_id)).first()
+    if moved and row is not None:
+        push(job_id, row.name, row.args)
+    return bool(moved)
+
+
+def _run_recorded(
+    name: str, fn: Callable[..., Any], job_id: str, args: tuple[Any, ...], final: bool
+) -> None:
+    with _app_context():
+        if not _claim(job_id):
+            return  # done, failed, running elsewhere, or its row is gone
+        try:
+            result = fn(*args)
+        except Exception as error:
+            db.session.rollback()
+            _failed(name, job_id, error, final)
+            raise
+        _finish(job_id, JobState.DONE, result=result if isinstance(result, dict) else None)
+
+
+def _claim(job_id: str) -> bool:
+    with db.engine.begin() as connection:
+        return bool(
+            connection.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.QUEUED)
+                .values(
+                    state=JobState.RUNNING,
+                    attempts=Job.attempts + 1,
+                    started_at=utcnow(),
+                    worker=WORKER,
+                )
+            ).rowcount
+        )
+
+
+def _failed(name: str, job_id: str, error: Exception, final: bool) -> None:
+    message = "".join(traceback.format_exception_only(error)).strip()[:2000]
+    log.warning("job_failed", job=name, job_id=job_id, error=message, final=final)
+    if final:
+        _finish(job_id, JobState.FAILED, error=message)
+        return
+    with db.engine.begin() as connection:
+        attempts = connection.scalar(select(Job.attempts).where(Job.id == job_id)) or 1
+        delay = JOBS[name].retry_delay * RETRY_BACKOFF ** (attempts - 1)  # as Huey waits
+        connection.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                state=JobState.QUEUED,
+                error=message,
+                worker=None,
+                run_after=utcnow() + timedelta(seconds=delay),
+            )
+        )
+
+
+def _finish(job_id: str, state: JobState, **values: Any) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(state=state, finished_at=utcnow(), **values)  # worker: who ran it
+        )
+
+
+@contextmanager
+def _app_context() -> Iterator[None]:
+    """Each run gets an app context (and so a database session) of its own."""
+    app = current_app._get_current_object() if has_app_context() else _apps[-1]  # type: ignore[attr-defined]
+    with app.app_context():
+        yield
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_died(worker: str | None) -> bool:
+    """Whether the process named "host:pid" is gone (on this host; others' runs wait
+    for their lease to end)."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def recover_jobs() -> int:
+    """Push again the jobs whose run was lost: running in a worker that died (or past the
+    lease), or queued long ago and never started. Returns how many."""
+    config = current_app.config
+    now = utcnow()
+    lease = timedelta(seconds=config["JOB_LEASE_SECONDS"])
+    resend = timedelta(seconds=config["JOB_RESEND_AFTER_SECONDS"])
+    recovered = 0
+    rows = db.session.execute(
+        select(Job.id, Job.name, Job.args, Job.state, Job.worker, Job.started_at)
+        .add_columns(Job.run_after, Job.created_at)
+        .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        .order_by(Job.created_at)
+    ).all()
+    db.session.rollback()
+    for row in rows:
+        if row.state is JobState.RUNNING:
+            lost = _worker_died(row.worker) or (row.started_at or now) + lease < now
+            condition = (Job.state == JobState.RUNNING, Job.worker == row.worker)
+        else:  # due (or pushed again) long ago and never started
+            lost = (row.run_after or row.created_at) + resend < now
+            same_push = (
+                Job.run_after.is_(None) if row.run_after is None else Job.run_after == row.run_after
+            )
+            condition = (Job.state == JobState.QUEUED, same_push)
+        if not lost:
+            continue
+        with db.engine.begin() as connection:  # one recoverer wins each job
+            won = connection.execute(
+                update(Job)
+                .where(Job.id == row.id, *condition)
+                .values(state=JobState.QUEUED, worker=None, run_after=now)
+            ).rowcount
+        if won and row.name in JOBS:
+            push(row.id, row.name, row.args)
+            recovered += 1
+    if recovered:
+        log.info("jobs_recovered", count=recovered)
+    return recovered
 
 
 def after_commit(session: DbSession, callback: Callable[[], None]) -> None:
@@ -29,21 +361,6 @@ def after_commit(session: DbSession, callback: Callable[[], None]) -> None:
 
 def after_rollback(session: DbSession, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_rollback", []).append(callback)
-
-
-def run_later(job: Callable[..., None], *args: Any) -> Future[None]:
-    """Run `job(*args)` on the pool, inside an app context of its own."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def call() -> None:
-        with app.app_context():
-            try:
-                job(*args)
-            except Exception:
-                log.exception("job_failed", job=job.__name__, args=args)
-                raise
-
-    return _pool.submit(call)
 
 
 @event.listens_for(Session, "after_commit")
@@ -66,3 +383,35 @@ def _run_each(callbacks: list[Callable[[], None]]) -> None:
             callback()
         except Exception:
             log.exception("after_transaction_callback_failed")
+
+
+@periodic("jobs.recover")
+def recover_and_prune() -> None:
+    recover_jobs()
+    before = utcnow() - timedelta(days=current_app.config["JOB_KEEP_DAYS"])
+    with db.engine.begin() as connection:
+        connection.execute(
+            delete(Job).where(
+                Job.state.in_([JobState.DONE, JobState.FAILED]), Job.finished_at < before
+            )
+        )
+
+
+def run_queued(until: datetime | None = None, limit: int = 10_000) -> int:
+    """Run what the queue holds, in this process, until it is empty: what is due now,
+    or with `until`, what is due by then (tasks set for later wait in the schedule).
+    For tests (the memory queue) and `flask cms worker --once`. Returns how many ran."""
+    by = (until or utcnow()).astimezone(UTC).replace(tzinfo=None)  # Huey's naive UTC
+    ran = 0
+    while ran < limit:
+        for task in huey.read_schedule(by):
+            huey.enqueue(task)
+        task = huey.dequeue()
+        if task is None:
+            return ran
+        if task.eta is not None and task.eta > by:
+            huey.add_schedule(task)  # for later
+            continue
+        huey.execute(task, timestamp=by)  # as if it were `by` (a retry waits from then)
+        ran += 1
+    return ran

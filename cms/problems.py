@@ -36,6 +36,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "The path exists, but not with this method (see Allow)."),
     "conflict": (409, "A unique value is already in use."),
     "in_use": (409, "Other content still refers to this item."),
+    "job_not_failed": (409, "Only a failed job can be retried."),
     "precondition_failed": (412, "The If-Match validator is stale."),
     "payload_too_large": (413, "The request body is too large."),
     "uri_too_long": (414, "The URL is longer than the server takes."),
@@ -51,6 +52,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests; retry after the Retry-After delay."),
     "internal_error": (500, "An unexpected error; it has been logged."),
     "service_unavailable": (503, "A service the API needs is unavailable."),
+    "not_ready": (503, "The database, Redis or the job queue cannot be reached."),
     "insufficient_storage": (507, "The media storage is full; nothing was kept."),
 }
 # The code used for a status when nothing more specific applies: the first listed.

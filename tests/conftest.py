@@ -1,6 +1,7 @@
 """Fixtures: a migrated database per run, an app, a client, and authenticated headers."""
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import event, text
 from cms import create_app
 from cms.caching import clear_caches
 from cms.extensions import db
+from cms.jobs import flush_queue, run_queued
 from cms.models import Base, Role
 from cms.services.users import create_user
 from tests.databases import database_url, redis_settings
@@ -29,12 +31,25 @@ def make_app(database: str, **overrides: Any) -> Flask:
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            # Jobs wait in memory until a test runs them (cms.jobs.run_queued); worker
+            # processes have tests of their own (tests/test_workers.py).
+            "QUEUE_URL": "memory://",
             # Short windows, so a test can wait one out.
             "LOGIN_LIMIT_PER_ACCOUNT": f"5 per {LOGIN_WINDOW_SECONDS} seconds",
             "LOGIN_LIMIT_PER_ADDRESS": f"10 per {LOGIN_WINDOW_SECONDS} seconds",
             **overrides,
         }
     )
+
+
+def run_jobs(until: datetime | None = None) -> int:
+    """Run the queued jobs as a worker would (cms.jobs.run_queued: each in an app context
+    and session of its own), then end the test's own transaction so it sees their writes
+    (SQLite keeps a reader on the snapshot its transaction began with)."""
+    db.session.rollback()
+    ran = run_queued(until)
+    db.session.rollback()
+    return ran
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +100,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 connection.execute(table.delete())
     db.session.remove()
     clear_caches()  # emptying tables behind the app's back is like a restart
+    flush_queue()  # and so is forgetting what was queued
 
 
 @pytest.fixture

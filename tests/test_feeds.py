@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cms.extensions import db
 from cms.models import Article
+from tests.conftest import run_jobs
 from tests.factories import ArticleFactory, PublicationFactory
 from tests.feed_server import FeedServer
 
@@ -51,9 +52,16 @@ def add_feed(client: FlaskClient, headers: dict[str, str], url: str, **fields: A
 
 
 def fetch_feed(client: FlaskClient, headers: dict[str, str], feed_id: int) -> dict[str, Any]:
+    """Ask for a fetch (202 and a job), run the queue as a worker would, and read the
+    job's result, with the feed as it now is."""
     response = client.post(f"/api/v1/feeds/{feed_id}/fetch", headers=headers)
-    assert response.status_code == 200, response.json
-    return dict(response.json)
+    assert response.status_code == 202, response.json
+    assert response.json["state"] == "queued"
+    run_jobs()
+    job = client.get(response.headers["Location"], headers=headers)
+    assert job.json["state"] == "done", job.json
+    feed = client.get(f"/api/v1/feeds/{feed_id}", headers=headers).json
+    return {**job.json["result"], "feed": feed}
 
 
 def articles(client: FlaskClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from flask import Flask
@@ -19,7 +20,7 @@ from cms.auth.permissions import Rule
 from cms.auth.principal import RANKS
 from cms.auth.tokens import create_api_token, issue_token_pair
 from cms.extensions import db
-from cms.models import ArticleStatus, Author, Feed, Role, User
+from cms.models import ArticleStatus, Author, Feed, Job, JobState, Role, User, utcnow
 from tests.conftest import FAST_PASSWORD
 from tests.factories import (
     ArticleFactory,
@@ -141,6 +142,21 @@ def feed() -> Any:
     return row
 
 
+def failed_job() -> Any:
+    row = Job(
+        id=uuid4().hex,
+        name="feeds.fetch",
+        args=[1],
+        state=JobState.FAILED,
+        attempts=1,
+        max_attempts=1,
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
 def api_token() -> Any:
     token, _ = create_api_token(
         db.session, name="t", role=Role.EDITOR, expires_at=None, created_by=None
@@ -191,7 +207,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         201,
     ),
     **crud("feeds.Feed", "feeds", {"url": "https://example.com/rss"}, {"is_active": False}, feed),
-    ("feeds.FeedFetch", "POST"): lambda c, s: (f"/api/v1/feeds/{feed().id}/fetch", None, 200),
+    ("feeds.FeedFetch", "POST"): lambda c, s: (f"/api/v1/feeds/{feed().id}/fetch", None, 202),
+    ("jobs.JobRetry", "POST"): lambda c, s: (f"/api/v1/jobs/{failed_job().id}/retry", None, 202),
     ("users.Users", "POST"): lambda c, s: (
         "/api/v1/users",
         {

@@ -6,7 +6,9 @@ from cms.api.auth.routes import blp as auth_blp
 from cms.api.authors.routes import blp as authors_blp
 from cms.api.categories.routes import blp as categories_blp
 from cms.api.feeds.routes import blp as feeds_blp
+from cms.api.health import blp as health_blp
 from cms.api.images.routes import blp as images_blp
+from cms.api.jobs.routes import blp as jobs_blp
 from cms.api.pages.routes import blp as pages_blp
 from cms.api.publications.routes import blp as publications_blp
 from cms.api.tags.routes import blp as tags_blp
@@ -26,4 +28,6 @@ BLUEPRINTS = (
     auth_blp,
     users_blp,
     tokens_blp,
+    jobs_blp,
+    health_blp,
 )

@@ -11,6 +11,7 @@ from cms.models.article import (
 from cms.models.auth import ApiToken, RevokedToken
 from cms.models.base import Base, utcnow
 from cms.models.feed import Feed, FeedItem, FetchOutcome, ItemStatus
+from cms.models.job import Job, JobState, TaskLock
 from cms.models.media import Image, ImageStatus, Rendition
 from cms.models.outbox import Change, ContentEvent, record_events
 from cms.models.page import Page, page_citations
@@ -41,6 +42,8 @@ __all__ = [
     "Image",
     "ImageStatus",
     "ItemStatus",
+    "Job",
+    "JobState",
     "Page",
     "Publication",
     "Rendition",
@@ -49,6 +52,7 @@ __all__ = [
     "SearchDocument",
     "SourceCopy",
     "Tag",
+    "TaskLock",
     "User",
     "page_citations",
     "record_events",

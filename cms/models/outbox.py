@@ -80,6 +80,7 @@ def record_events(session: Session | scoped_session[Any], changes: list[Change])
     """Write events for changes made outside the ORM, in the session's transaction."""
     if not changes:
         return
+    session.info["content_events"] = True  # a dispatcher is nudged after the commit
     actor, now = current_actor(), utcnow()
     session.connection().execute(
         insert(ContentEvent),
@@ -118,6 +119,7 @@ def record_created(
     ).where(model.id.in_(ids))
     columns = ["type", "resource", "resource_id", "version", "actor", "occurred_at", "changed"]
     session.execute(insert(ContentEvent).from_select(columns, rows))
+    session.info["content_events"] = True
 
 
 def _changed_fields(row: Any) -> tuple[str, ...]:

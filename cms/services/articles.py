@@ -26,6 +26,7 @@ from cms.services import DbSession
 from cms.services.errors import InvalidContentError
 from cms.services.html import render_markdown, sanitize_html
 from cms.services.identifiers import new_stable_id, resource_id_for, unique_slug
+from cms.services.publishing import publish_when_due
 from cms.services.references import resolve_many, resolve_one
 from cms.services.search import index_articles, reindex
 
@@ -58,6 +59,7 @@ def create_article(session: DbSession, data: dict[str, Any]) -> Article:
     session.add(article)
     session.flush()
     index_articles(session, [article])
+    publish_when_due(session, article)
     return article
 
 
@@ -67,6 +69,7 @@ def update_article(session: DbSession, article: Article, data: dict[str, Any]) -
     article.updated_at = utcnow()
     session.flush()
     index_articles(session, [article])
+    publish_when_due(session, article)
     return article
 
 

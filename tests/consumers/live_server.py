@@ -55,11 +55,16 @@ def _run_flask(instance: Path, *args: str) -> None:
 
 @contextmanager
 def serve_app(
-    instance: Path, *, gunicorn: bool = False, settings: dict[str, str] | None = None
+    instance: Path,
+    *,
+    gunicorn: bool = False,
+    worker: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """The app on a free 127.0.0.1 port over a freshly migrated database with an admin
-    (ADMIN_EMAIL). `flask run` by default; gunicorn (sync workers) for load. `settings`
-    are environment variables of the server (cms.config)."""
+    (ADMIN_EMAIL). `flask run` by default; gunicorn (sync workers) for load; with
+    `worker`, one `flask cms worker` beside it (as `make run` starts). `settings` are
+    environment variables of the server and worker (cms.config)."""
     instance.mkdir(parents=True, exist_ok=True)
     _run_flask(instance, "db", "upgrade")
     _run_flask(instance, "cms", "create-user", "--email", ADMIN_EMAIL, "--role", "admin",
@@ -73,16 +78,31 @@ def serve_app(
         command = [sys.executable, "-m", "flask", "--app", "wsgi", "run",
                    "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     log_path = instance / "server.log"
+    env = _environment(instance, settings)
     with log_path.open("a") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, env=_environment(instance, settings), cwd=ROOT, stdout=log, stderr=log
-        )
+        processes = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                command, env=env, cwd=ROOT, stdout=log, stderr=log
+            )
+        ]
+        if worker:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "flask", "--app", "wsgi", "cms", "worker"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=log,
+                )
+            )
         try:
-            _wait_until_up(origin, server, log_path)
+            _wait_until_up(origin, processes[0], log_path)
             yield LiveServer(origin, instance)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=15)
 
 
 def _wait_until_up(origin: str, server: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -2,21 +2,22 @@
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cms.api.crud import Resource, register_crud, set_fields
-from cms.api.feeds.schemas import FeedSchema, FetchResultSchema
+from cms.api.feeds.schemas import FeedSchema
 from cms.api.framework import Blueprint
+from cms.api.jobs.routes import job_location
+from cms.api.jobs.schemas import JobSchema
 from cms.extensions import db
+from cms.jobs import after_commit, enqueue, nudge
 from cms.models import Feed, Publication, Role
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.errors import InvalidContentError
-from cms.services.fetching import FetchPolicy
-from cms.services.ingest import cache_source_pages, ingest_feed
+from cms.services.polling import fetch_feed, poll_feeds
 from cms.services.references import resolve_one
 
 blp = Blueprint("feeds", __name__, url_prefix="/api/v1/feeds", description="Ingested feeds (admin)")
@@ -35,6 +36,8 @@ def apply_feed(session: DbSession, feed: Feed, data: dict[str, Any]) -> None:
         # A new address is a new document: the old validators do not apply to it.
         feed.etag = feed.last_modified = None
     set_fields(session, feed, data)
+    if feed.is_active:  # a new (or changed) feed is fetched now if due, not at the minute
+        after_commit(session, lambda: nudge(poll_feeds))
 
 
 register_crud(
@@ -58,24 +61,25 @@ register_crud(
 @blp.route("/<int:feed_id>/fetch")
 class FeedFetch(MethodView):
     @blp.requires(Role.ADMIN)
-    @blp.response(200, FetchResultSchema)
+    @blp.response(202, JobSchema)
     @blp.errors(404)
     @blp.doc(
         operationId="fetchFeed",
         description=(
-            "Fetches the feed now (conditionally: ETag / Last-Modified) and stores its new "
-            "items. A feed that cannot be fetched or read is not an error of this call: "
-            "the answer (and the feed) says `status: error` and why."
+            "Queues a fetch of the feed now (conditionally: ETag / Last-Modified); a "
+            "worker stores its new items. Answers 202 with the job (`Location`: its "
+            "URL); when the job is `done`, its `result` holds the counts (`status`, "
+            "`new_items`, `seen_items`, `skipped_items`, `error`, `new_article_ids`). A "
+            "feed that cannot be fetched or read is not a failed job: the result (and the "
+            "feed) says `status: error` and why. Feeds are also fetched when due, "
+            "without this call."
         ),
     )
-    def post(self, feed_id: int) -> dict[str, Any]:
-        """Fetch a feed now"""
+    def post(self, feed_id: int) -> Any:
+        """Fetch a feed now (queued)"""
         feed = db.session.get(Feed, feed_id)
         if feed is None:
             fail(404, detail=f"No feed with id {feed_id}.")
-        policy = FetchPolicy.from_config(current_app.config)
-        result = ingest_feed(db.session, feed, policy)
-        if feed.cache_sources:
-            cache_source_pages(db.session, result.new_article_ids, policy)
+        job = enqueue(db.session, fetch_feed, feed.id)
         db.session.flush()
-        return {**vars(result), "feed": feed}
+        return job, 202, {"Location": job_location(job)}

@@ -1,7 +1,6 @@
 import marshmallow as ma
 
 from cms.api.common import PublicationReference, Timestamps, http_url, json_boolean
-from cms.api.openapi import ResponseSchema, read_schema
 from cms.models import FetchOutcome, ItemStatus
 
 
@@ -46,19 +45,3 @@ class FeedSchema(Timestamps):
     last_error = ma.fields.String(dump_only=True, allow_none=True)
     last_new_items = ma.fields.Integer(dump_only=True, allow_none=True)
     consecutive_failures = ma.fields.Integer(dump_only=True)
-
-
-class FetchResultSchema(ResponseSchema):
-    """What one fetch of a feed did."""
-
-    status = ma.fields.Enum(FetchOutcome, by_value=True, required=True)
-    new_items = ma.fields.Integer(required=True, metadata={"description": "Articles created"})
-    seen_items = ma.fields.Integer(
-        required=True, metadata={"description": "Items already known (by GUID or source URL)"}
-    )
-    skipped_items = ma.fields.Integer(
-        required=True, metadata={"description": "Items without a usable link"}
-    )
-    error = ma.fields.String(allow_none=True, required=True)
-    new_article_ids = ma.fields.List(ma.fields.Integer(), required=True)
-    feed = ma.fields.Nested(read_schema(FeedSchema))

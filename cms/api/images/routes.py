@@ -10,9 +10,7 @@ import marshmallow as ma
 from flask import Response, current_app, request, send_from_directory, url_for
 from flask.views import MethodView
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from cms.api.crud import Resource, register_crud
 from cms.api.framework import Blueprint, json_response
@@ -21,7 +19,7 @@ from cms.api.openapi import read_schema, write_schema
 from cms.api.screening import read_json
 from cms.caching import validators
 from cms.extensions import db
-from cms.jobs import after_commit, after_rollback, run_later
+from cms.jobs import after_commit, after_rollback, enqueue
 from cms.models import Image, ImageStatus, Role
 from cms.problems import InsufficientStorage, fail
 from cms.services import DbSession
@@ -34,6 +32,7 @@ from cms.services.media import (
     render_image,
     rendition_keys,
 )
+from cms.services.rendering import render_pending
 from cms.storage import IMMUTABLE, LocalStorage, StorageFullError, checked, storage
 
 blp = Blueprint(
@@ -179,7 +178,7 @@ def _upload() -> Image:
         if current_app.config["IMAGE_RENDERING"] == "request":
             render_image(db.session, store, image)
         else:
-            after_commit(db.session, lambda: _start(render_pending, image.id))
+            enqueue(db.session, render_pending, image.id)
     except StorageFullError as error:
         raise InsufficientStorage from error  # rolled back: no row, and its files go
     return image
@@ -206,43 +205,6 @@ def _upload_metadata() -> dict[str, Any]:
             422,
             errors={f"metadata.{name}": messages for name, messages in error.messages_dict.items()},
         )
-
-
-def _start(job: Callable[[int], None], image_id: int) -> None:
-    run_later(job, image_id)
-
-
-# An edit of the image that commits while the job renders wins the version check;
-# the job then renders again (an editor does not edit one image in a loop).
-RENDER_ATTEMPTS = 3
-
-
-def render_pending(image_id: int) -> None:
-    """The background job: render an upload that is still processing."""
-    for attempt in range(1, RENDER_ATTEMPTS + 1):
-        try:
-            _render_pending_once(image_id)
-            return
-        except StaleDataError:
-            if attempt == RENDER_ATTEMPTS:
-                raise
-
-
-def _render_pending_once(image_id: int) -> None:
-    image = db.session.get(Image, image_id)
-    if image is None or image.status is not ImageStatus.PROCESSING:
-        return
-    touched = touch_articles_using(db.session, image)  # their srcsets change
-    render_image(db.session, storage(), image)
-    written = [r.key for r in image.renditions]
-    try:
-        db.session.flush()
-        touched()
-        db.session.commit()
-    except SQLAlchemyError:  # e.g. the image was deleted while it rendered
-        db.session.rollback()
-        storage().delete(written)
-        raise
 
 
 @media.route("/<path:key>")

@@ -1,0 +1,273 @@
+"""The job queue in one process: jobs recorded with the write that asks for them, runs
+claimed once, retries with backoff, recovery of lost runs, the operators' endpoint, and
+the periodic tasks (feed polling, scheduled publishing, outbox dispatch).
+
+The queue is Huey's memory storage here; `run_queued` runs it as a worker would (same
+Huey execute, retries and schedule). Worker processes are tests/test_workers.py."""
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from cms.extensions import db
+from cms.jobs import WORKER, enqueue, huey, job, push, recover_jobs
+from cms.models import Article, ContentEvent, Feed, Job, JobState, utcnow
+from cms.services import dispatch
+from cms.services.polling import poll_feeds
+from tests.conftest import run_jobs
+from tests.feed_server import FeedServer
+from tests.test_feeds import item, rss
+
+RUNS: list[int] = []
+FAILING: set[int] = set()
+
+
+@job("tests.flaky", attempts=3, retry_delay=5)
+def flaky(n: int) -> dict[str, Any]:
+    """A job of these tests: records each run, fails while its number is in FAILING."""
+    RUNS.append(n)
+    if n in FAILING:
+        raise RuntimeError(f"job {n} failed")
+    return {"n": n}
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> None:
+    RUNS.clear()
+    FAILING.clear()
+
+
+def queued(n: int) -> Job:
+    row = enqueue(db.session, flaky, n)
+    db.session.commit()
+    return row
+
+
+def state_of(job_id: str) -> Job:
+    db.session.expire_all()
+    row = db.session.get(Job, job_id)
+    assert row is not None
+    return row
+
+
+def test_a_job_is_pushed_only_when_its_write_commits(app: Flask) -> None:
+    enqueue(db.session, flaky, 1)
+    db.session.rollback()
+    assert db.session.scalars(select(Job)).all() == []
+    assert huey.pending_count() == 0
+
+    row = queued(2)
+    assert huey.pending_count() == 1
+    assert run_jobs() == 1
+    done = state_of(row.id)
+    assert (done.state, done.attempts, done.result, RUNS) == (JobState.DONE, 1, {"n": 2}, [2])
+
+
+def test_a_job_pushed_twice_runs_once(app: Flask) -> None:
+    row = queued(3)
+    push(row.id, row.name, row.args)  # a duplicate delivery (a recovery racing the run)
+    assert run_jobs() == 2
+    assert RUNS == [3]
+    assert state_of(row.id).attempts == 1
+
+
+def test_failures_are_retried_with_backoff_then_failed(
+    app: Flask, client: FlaskClient, admin: dict[str, str]
+) -> None:
+    FAILING.add(4)
+    row = queued(4)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        run_jobs()
+        first = state_of(row.id)
+        assert (first.state, first.attempts) == (JobState.QUEUED, 1)
+        assert first.error == "RuntimeError: job 4 failed"
+        assert first.run_after == utcnow() + timedelta(seconds=5)
+        assert run_jobs(until=utcnow() + timedelta(seconds=4)) == 0  # not yet
+
+        clock.shift(5)
+        run_jobs()
+        second = state_of(row.id)
+        assert (second.attempts, second.run_after) == (2, utcnow() + timedelta(seconds=10))
+        clock.shift(10)
+        run_jobs()
+    failed = state_of(row.id)
+    assert (failed.state, failed.attempts, RUNS) == (JobState.FAILED, 3, [4, 4, 4])
+
+    listed = client.get("/api/v1/jobs", query_string={"state": "failed"}, headers=admin).json
+    assert [j["id"] for j in listed["data"]] == [row.id]
+    assert listed["data"][0]["error"] == "RuntimeError: job 4 failed"
+
+    FAILING.clear()  # the cause is fixed: an operator retries it
+    retried = client.post(f"/api/v1/jobs/{row.id}/retry", headers=admin)
+    assert retried.status_code == 202, retried.json
+    assert (retried.json["state"], retried.json["attempts"]) == ("queued", 0)
+    assert retried.headers["Location"].endswith(f"/api/v1/jobs/{row.id}")
+    run_jobs()
+    assert client.get(f"/api/v1/jobs/{row.id}", headers=admin).json["state"] == "done"
+
+    again = client.post(f"/api/v1/jobs/{row.id}/retry", headers=admin)
+    assert (again.status_code, again.json["code"]) == (409, "job_not_failed")
+    assert client.get("/api/v1/jobs/nope", headers=admin).status_code == 404
+
+
+def test_jobs_are_for_admins(client: FlaskClient, auth: dict[str, str]) -> None:
+    assert client.get("/api/v1/jobs", headers=auth).status_code == 403
+    assert client.get("/api/v1/jobs").status_code == 401
+
+
+def test_a_run_whose_worker_died_is_run_again(app: Flask) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    host = WORKER.rpartition(":")[0]
+    lost, alive = queued(5), queued(6)
+    huey.flush()  # their deliveries went with the worker
+    for row, worker in ((lost, f"{host}:{dead.stdout.strip()}"), (alive, WORKER)):
+        db.session.get(Job, row.id).state = JobState.RUNNING  # type: ignore[union-attr]
+        db.session.get(Job, row.id).worker = worker  # type: ignore[union-attr]
+        db.session.get(Job, row.id).started_at = utcnow()  # type: ignore[union-attr]
+    db.session.commit()
+
+    assert recover_jobs() == 1  # a live worker's run is left alone
+    assert run_jobs() == 1
+    assert (RUNS, state_of(lost.id).state) == ([5], JobState.DONE)
+    assert state_of(alive.id).state is JobState.RUNNING
+
+    lease = app.config["JOB_LEASE_SECONDS"]
+    with time_machine.travel(utcnow() + timedelta(seconds=lease + 1)):
+        assert recover_jobs() == 1  # its lease ran out: silent too long
+        run_jobs()
+    assert (RUNS, state_of(alive.id).state) == ([5, 6], JobState.DONE)
+
+
+def test_a_push_lost_after_the_commit_is_sent_again(app: Flask) -> None:
+    row = queued(7)
+    huey.flush()  # the process died between the commit and the push
+    assert recover_jobs() == 0  # too early to call it lost
+    resend = app.config["JOB_RESEND_AFTER_SECONDS"]
+    with time_machine.travel(utcnow() + timedelta(seconds=resend + 1)):
+        assert recover_jobs() == 1
+        assert recover_jobs() == 0  # pushed again once, not on every sweep
+    run_jobs()
+    assert (RUNS, state_of(row.id).state) == ([7], JobState.DONE)
+
+
+@pytest.fixture
+def feeds(app: Flask) -> Iterator[FeedServer]:
+    server = FeedServer()
+    app.config["FETCH_ALLOW"] = [f"127.0.0.1:{server.port}"]
+    yield server
+    app.config["FETCH_ALLOW"] = []
+    server.close()
+
+
+def test_polling_fetches_due_feeds_without_a_request(app: Flask, feeds: FeedServer) -> None:
+    feeds.serve("/due", rss(item(1), item(2)))
+    feeds.serve("/recent", rss(item(3)))
+    due = Feed(url=feeds.url("/due"))
+    recent = Feed(url=feeds.url("/recent"), last_fetched_at=utcnow())
+    paused = Feed(url=feeds.url("/recent") + "?paused", is_active=False)
+    db.session.add_all([due, recent, paused])
+    db.session.commit()
+
+    poll_feeds()
+    poll_feeds()  # a second poll (another worker's) while the fetch is queued
+    fetches = db.session.scalars(select(Job).where(Job.name == "feeds.fetch")).all()
+    assert [f.args for f in fetches] == [[due.id]]
+    run_jobs()
+    titles = db.session.scalars(select(Article.title).order_by(Article.title)).all()
+    assert titles == ["Story 1", "Story 2"]
+
+    with time_machine.travel(utcnow() + timedelta(minutes=61)):
+        poll_feeds()  # both are due an hour on
+        due_now = {f.args[0] for f in db.session.scalars(select(Job).where(Job.state == "queued"))}
+    assert due_now == {due.id, recent.id}
+
+
+def test_a_scheduled_article_goes_live_at_its_time(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        when = utcnow() + timedelta(hours=1)
+        created = client.post(
+            "/api/v1/articles",
+            json={"title": "Embargoed", "status": "scheduled", "published_at": when.isoformat()},
+            headers=admin,
+        )
+        assert created.status_code == 201, created.json
+        url = f"/api/v1/articles/{created.json['id']}"
+        run_jobs()
+        assert client.get(url).status_code == 404  # not before its time
+
+        clock.shift(timedelta(hours=1))
+        assert run_jobs() >= 1  # the run asked for at its time (no minute to wait)
+    article = client.get(url)
+    assert article.status_code == 200
+    assert article.json["status"] == "published"
+    flipped = db.session.scalars(
+        select(ContentEvent).where(ContentEvent.type == "article.updated")
+    ).all()
+    assert [e.changed for e in flipped] == [["status"]]
+    assert flipped[0].actor is None  # the system, not a user
+
+
+def test_events_reach_consumers_at_least_once(
+    client: FlaskClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    broken = [True]
+
+    def consumer(events: Any) -> None:
+        seen.extend(f"{e.type}:{e.resource_id}" for e in events)
+        if broken[0]:
+            raise RuntimeError("consumer down")
+
+    monkeypatch.setitem(dispatch.CONSUMERS, "test", consumer)
+    tag = client.post("/api/v1/tags", json={"name": "Queued"}, headers=admin).json
+    soon = utcnow() + timedelta(seconds=2)
+    with pytest.raises(RuntimeError):
+        dispatch.dispatch_events()
+    assert seen == [f"tag.created:{tag['id']}"]
+    pending = select(ContentEvent).where(ContentEvent.dispatched_at.is_(None))
+    assert len(db.session.scalars(pending).all()) == 1  # not marked: handed over again
+
+    broken[0] = False
+    assert run_jobs(until=soon) == 1  # the nudge its commit asked for
+    assert seen == [f"tag.created:{tag['id']}"] * 2
+    db.session.expire_all()
+    assert db.session.scalars(pending).all() == []
+
+
+def test_probes(app: Flask, client: FlaskClient) -> None:
+    health = client.get("/healthz")
+    assert (health.status_code, health.json, health.headers["Cache-Control"]) == (
+        200,
+        {"status": "ok"},
+        "no-store",
+    )
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json
+    assert ready.json["checks"]["database"] == ready.json["checks"]["queue"] == "ok"
+
+    storage = huey.storage
+    from huey.storage import RedisStorage
+
+    huey.storage = RedisStorage("down", url="redis://127.0.0.1:1/0", read_timeout=1)
+    try:
+        down = client.get("/readyz")
+    finally:
+        huey.storage = storage
+    assert down.status_code == 503
+    assert (down.json["code"], down.json["detail"]) == ("not_ready", "Unreachable: queue.")
+    assert down.headers["Cache-Control"] == "no-store"
