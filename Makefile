@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 .PHONY: run test setup install migrate demo lint types pytest openapi openapi-check consumers \
 	client-python client-typescript schemathesis docs-browser bench soak clean
 
-run: setup ## Install, migrate, load demo content, serve on http://127.0.0.1:5000
+# The worker (jobs, feed polling, scheduled publishing) runs beside the web server;
+# Ctrl-C stops both.
+run: setup ## Install, migrate, load demo content, serve on http://127.0.0.1:5000 with a worker
+	@CMS_ENV=development $(FLASK) cms worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	CMS_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup lint types openapi-check pytest ## Set up, then lint, types and the whole suite
