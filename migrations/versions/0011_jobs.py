@@ -27,7 +27,9 @@ def upgrade():
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum(*STATES, name="job_state", native_enum=False, create_constraint=True, length=16),
+            sa.Enum(
+                *STATES, name="job_state", native_enum=False, create_constraint=True, length=16
+            ),
             nullable=False,
         ),
         sa.Column("attempts", sa.SmallInteger(), nullable=False),
@@ -43,7 +45,6 @@ def upgrade():
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index("ix_jobs_state_created", ["state", "created_at"], unique=False)
-
 
     op.create_table(
         "task_locks",
