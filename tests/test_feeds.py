@@ -441,3 +441,31 @@ def test_hostile_item_data_is_cleaned_or_skipped(
     assert [t["name"] for t in article["tags"]] == ["tag"]
     assert fetch_feed(client, admin, feed_id)["status"] == "ok"  # no validator was kept
     assert "If-None-Match" not in server.hits("/rss")[1].headers
+
+
+def test_a_long_name_is_one_tag_and_one_author_however_it_arrives(
+    client: FlaskClient, admin: dict[str, str], server: FeedServer
+) -> None:
+    """Imports and feed ingest match authors and tags by the same slug, even for names
+    whose slug would be longer than slugs may be."""
+    tag = ("Artificial intelligence and its regulation " * 3)[:119]
+    author = ("Doctor Verylongname " * 6)[:118]
+    post = f"---\ntitle: Imported\ndate: 2026-01-02\ntags: [{tag!r}]\nauthor: {author!r}\n---\nB"
+    for _ in range(2):
+        imported = client.post(
+            "/api/v1/articles/import",
+            data=post.replace("Imported", f"Imported {_}"),
+            headers={**admin, "Content-Type": "text/markdown"},
+        )
+        assert imported.status_code == 201, imported.json["errors"]
+    more = f"<category>{tag}</category><author>x@example.com ({author})</author>"
+    fetch_feed(
+        client, admin, add_feed(client, admin, server.serve("/rss", rss(item(1, more=more))))
+    )
+
+    tags = client.get("/api/v1/tags", headers=admin).json["data"]
+    authors = client.get("/api/v1/authors", headers=admin).json["data"]
+    assert [t["name"] for t in tags] == [tag]
+    assert [a["name"] for a in authors] == [author]
+    tagged = articles(client, admin, tag=tags[0]["slug"])
+    assert sorted(a["title"] for a in tagged) == ["Imported 0", "Imported 1", "Story 1"]

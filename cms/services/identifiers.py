@@ -47,6 +47,15 @@ def new_stable_id() -> str:
     return "sid_" + "".join(secrets.choice(_BASE62) for _ in range(10))
 
 
+NAME_SLUG_LENGTH = 116
+
+
+def name_slug(name: str) -> str:
+    """How an author, tag or category named by an import or a feed item is matched (and
+    slugged when it is new): one way everywhere, so a name is one row however it came."""
+    return slugify(name, max_length=NAME_SLUG_LENGTH) or "item"
+
+
 def unique_slug(
     session: DbSession,
     column: InstrumentedAttribute[str],

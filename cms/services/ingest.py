@@ -35,7 +35,7 @@ from cms.services import DbSession
 from cms.services.feeds import Entry, FeedParseError, parse_feed
 from cms.services.fetching import FetchError, FetchPolicy, fetch
 from cms.services.html import html_to_text
-from cms.services.identifiers import domain_of, new_stable_id
+from cms.services.identifiers import domain_of, name_slug, new_stable_id
 from cms.services.search import indexable
 from cms.services.sources import cache_source
 
@@ -233,7 +233,7 @@ def _named_ids(session: DbSession, model: type[Author | Tag], names: set[str]) -
     (matched by slug, as imports match them)."""
     if not names:
         return {}
-    slug_of = {name: slugify(name, max_length=116) or "item" for name in names}
+    slug_of = {name: name_slug(name) for name in names}
     found = dict(
         session.execute(
             select(model.slug, model.id).where(model.slug.in_(set(slug_of.values())))

@@ -22,7 +22,7 @@ from cms.services import DbSession
 from cms.services.articles import create_article, update_article
 from cms.services.errors import InvalidContentError
 from cms.services.front_matter import read_front_matter
-from cms.services.identifiers import domain_of, resource_id_for, unique_slug
+from cms.services.identifiers import domain_of, name_slug, resource_id_for
 
 FRONT_MATTER_KEYS = (
     "title",
@@ -238,9 +238,10 @@ def _relation_ids(
 
 def _named(session: DbSession, model: type[Author | Tag | Category], name: str) -> Any:
     """The author, tag or category called `name`, created when it does not exist yet."""
-    row = session.scalar(select(model).where(model.slug == slugify(name)))
+    slug = name_slug(name)
+    row = session.scalar(select(model).where(model.slug == slug))
     if row is None:
-        row = model(name=name, slug=unique_slug(session, model.slug, name))
+        row = model(name=name, slug=slug)
         session.add(row)
         session.flush()
     return row
