@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from cms.api.framework import Blueprint, json_response
 from cms.api.openapi import ResponseSchema
+from cms.api.operation_docs import UNCACHED
 from cms.auth.revocation import redis_client
 from cms.extensions import db
 from cms.jobs import huey
@@ -36,7 +37,7 @@ class ReadySchema(ResponseSchema):
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    @blp.doc(operationId="health", security=[])
+    @blp.doc(operationId="health", security=[], **{UNCACHED: True})
     def get(self) -> Response:
         """Liveness: the process answers"""
         return json_response({"status": "ok"}, 200, NOT_CACHED)
@@ -46,7 +47,7 @@ class Health(MethodView):
 class Ready(MethodView):
     @blp.response(200, ReadySchema)
     @blp.errors("not_ready")
-    @blp.doc(operationId="ready", security=[])
+    @blp.doc(operationId="ready", security=[], **{UNCACHED: True})
     def get(self) -> Response:
         """Readiness: the database, Redis (if configured) and the job queue answer"""
         checks = {name: _check(probe) for name, probe in _probes().items()}

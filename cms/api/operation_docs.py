@@ -57,6 +57,14 @@ IF_MATCH = {
 }
 
 
+UNCACHED = "x-uncached"
+NO_STORE = {
+    "description": "no-store: never cached, never conditional",
+    "required": True,
+    "schema": {"type": "string", "const": "no-store"},
+}
+
+
 def document_operation(
     doc: dict[str, Any], doc_info: dict[str, Any], *, method: str, **_: Any
 ) -> dict[str, Any]:
@@ -71,6 +79,10 @@ def document_operation(
     for status, status_codes in sorted(codes.items()):
         responses[status] = _problem_response(status, status_codes)
     responses["default"] = _problem_response(500, ["internal_error", "service_unavailable"])
+    if manual.get(UNCACHED):  # a probe: answered now or never, no validators
+        for status in [key for key in responses if key != "default" and int(key) < 300]:
+            responses[status].setdefault("headers", {})["Cache-Control"] = NO_STORE
+        return doc
     for status, response in responses.items():
         if status != "default" and 200 <= int(status) < 300:
             response.setdefault("headers", {}).update(_success_headers(method, int(status)))
