@@ -1,4 +1,6 @@
-"""Creating and changing articles. The caller owns the transaction."""
+"""Creating, changing and deleting articles: the one write path of the API, imports,
+the CLI and jobs (many at once, for ingest: cms.services.article_batch). The caller
+owns the transaction."""
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -71,6 +73,12 @@ def update_article(session: DbSession, article: Article, data: dict[str, Any]) -
     index_articles(session, [article])
     publish_when_due(session, article)
     return article
+
+
+def delete_article(session: DbSession, article: Article) -> None:
+    """Delete it (its links, search document and feed items go with it, by cascade);
+    the caller's commit checks the version it read."""
+    session.delete(article)
 
 
 def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:

@@ -2,49 +2,34 @@
 
 An item is new when neither its GUID (per feed) nor its resource_id (the canonical
 source URL, across all feeds and imports) has been seen. Existing articles are never
-overwritten: editors may have worked on them. Rows are written with one multi-row
-INSERT per table and batch, not one ORM object per item: a 10 000-item feed is the
-benchmark (bench/ingest.py).
+overwritten: editors may have worked on them. New articles are created in batches by
+the article service's bulk path (cms.services.article_batch).
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from slugify import slugify
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from cms.caching import mark_content_changed
 from cms.models import (
     Article,
-    ArticleAuthor,
     ArticleStatus,
-    ArticleTag,
-    Author,
-    BodyFormat,
     Feed,
     FeedItem,
     FetchOutcome,
     Publication,
-    SearchDocument,
-    Tag,
     utcnow,
 )
-from cms.models.outbox import record_created
 from cms.services import DbSession
+from cms.services.article_batch import NewArticle, create_articles, insert_rows
 from cms.services.feeds import Entry, FeedParseError, parse_feed
 from cms.services.fetching import FetchError, FetchPolicy, fetch
-from cms.services.html import html_to_text
-from cms.services.identifiers import domain_of, name_slug, new_stable_id
-from cms.services.search import indexable
+from cms.services.identifiers import domain_of
 from cms.services.sources import cache_source
 
 BATCH = 500
-# Bylines and tags: link table, named table, the Entry field with the names, link column.
-_LINKS: tuple[tuple[type[Any], type[Author | Tag], str, str], ...] = (
-    (ArticleAuthor, Author, "authors", "author_id"),
-    (ArticleTag, Tag, "tags", "tag_id"),
-)
 T = TypeVar("T")
 
 
@@ -119,8 +104,7 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
         ).all()
     )
     to_create = [e for e in fresh if e.resource_id not in existing]
-    article_ids = _insert_articles(session, feed, to_create)
-    record_created(session, Article, article_ids)
+    article_ids = create_articles(session, _new_articles(session, feed, to_create))
     by_guid = dict(zip((e.guid_hash for e in to_create), article_ids, strict=True))
     items = [
         {
@@ -130,76 +114,28 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
         }
         for e in fresh
     ]
-    if items:
-        _insert_all(session, FeedItem, items)
+    insert_rows(session, FeedItem, items)
     return article_ids, len(entries) - len(to_create)
 
 
-def _insert_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> list[int]:
-    if not entries:
-        return []
-    now = utcnow()
+def _new_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> list[NewArticle]:
     status = ArticleStatus(feed.item_status.value)
-    publications = _publications(session, feed, entries)
-    slugs = _slugs(session, [e.title for e in entries])
-    rows: list[dict[str, Any]] = [
-        {
-            "slug": slug,
-            "stable_id": new_stable_id(),
-            "title": e.title,
-            "excerpt": e.excerpt or None,
-            "body_format": BodyFormat.HTML,
-            "body_source": e.body_html,
-            "body_html": e.body_html,
-            "status": status,
-            "published_at": e.published_at or (now if status is ArticleStatus.PUBLISHED else None),
-            "source_url": e.link,
-            "resource_id": e.resource_id,
-            "publication_id": publications.get(domain_of(e.link) or ""),
-            "key_points": [],
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for e, slug in zip(entries, slugs, strict=True)
+    publications = _publications(session, feed, entries) if entries else {}
+    return [
+        NewArticle(
+            title=e.title,
+            body_html=e.body_html,
+            status=status,
+            resource_id=e.resource_id,
+            source_url=e.link,
+            excerpt=e.excerpt,
+            published_at=e.published_at,
+            publication_id=publications.get(domain_of(e.link) or ""),
+            author_names=e.authors,
+            tag_names=e.tags,
+        )
+        for e in entries
     ]
-    _insert_all(session, Article, rows)
-    # Plain multi-row inserts, then the ids by their unique key: RETURNING with rows kept
-    # in order makes SQLAlchemy insert one row per statement on SQLite.
-    id_of = dict(
-        session.execute(
-            select(Article.resource_id, Article.id).where(
-                Article.resource_id.in_([row["resource_id"] for row in rows])
-            )
-        ).all()
-    )
-    ids = [id_of[row["resource_id"]] for row in rows]
-    for link, model, names, column in _LINKS:
-        id_by_name = _named_ids(session, model, {n for e in entries for n in getattr(e, names)})
-        rows = [
-            {"article_id": article_id, column: linked_id, "position": position}
-            for article_id, e in zip(ids, entries, strict=True)
-            for position, linked_id in enumerate(
-                _distinct(id_by_name[n] for n in getattr(e, names))
-            )
-        ]
-        _insert_all(session, link, rows)
-    _insert_all(
-        session,
-        SearchDocument,
-        [
-            {
-                "article_id": article_id,
-                "title": indexable(e.title),
-                "excerpt": indexable(e.excerpt),
-                "summary": "",
-                "body_text": indexable(html_to_text(e.body_html)),
-                "tag_names": " ".join(indexable(name) for name in e.tags),
-            }
-            for article_id, e in zip(ids, entries, strict=True)
-        ],
-    )
-    return ids
 
 
 def _publications(session: DbSession, feed: Feed, entries: list[Entry]) -> dict[str, int]:
@@ -209,54 +145,6 @@ def _publications(session: DbSession, feed: Feed, entries: list[Entry]) -> dict[
         return dict.fromkeys(domains, feed.publication_id)
     query = select(Publication.domain, Publication.id).where(Publication.domain.in_(domains))
     return {domain: id_ for domain, id_ in session.execute(query) if domain}
-
-
-def _slugs(session: DbSession, titles: list[str]) -> list[str]:
-    """A free slug per title: "title", else the next free "title-N" counting the
-    table and this batch. One query, plus one per base that is already taken."""
-    bases = [slugify(title, max_length=196, word_boundary=True) or "item" for title in titles]
-    taken = set(session.scalars(select(Article.slug).where(Article.slug.in_(set(bases)))))
-    for base in {b for b in bases if b in taken}:  # slugify output has no LIKE wildcards
-        taken.update(session.scalars(select(Article.slug).where(Article.slug.like(f"{base}-%"))))
-    slugs = []
-    for base in bases:
-        slug, suffix = base, 2
-        while slug in taken:
-            slug, suffix = f"{base}-{suffix}", suffix + 1
-        taken.add(slug)
-        slugs.append(slug)
-    return slugs
-
-
-def _named_ids(session: DbSession, model: type[Author | Tag], names: set[str]) -> dict[str, int]:
-    """Name -> id of the authors or tags with these names, creating the missing ones
-    (matched by slug, as imports match them)."""
-    if not names:
-        return {}
-    slug_of = {name: name_slug(name) for name in names}
-    found = dict(
-        session.execute(
-            select(model.slug, model.id).where(model.slug.in_(set(slug_of.values())))
-        ).all()
-    )
-    missing: dict[str, str] = {}
-    for name, slug in sorted(slug_of.items()):
-        if slug not in found:
-            missing.setdefault(slug, name)
-    if missing:
-        _insert_all(session, model, [{"slug": s, "name": n} for s, n in missing.items()])
-        created = dict(
-            session.execute(select(model.slug, model.id).where(model.slug.in_(missing))).all()
-        )
-        record_created(session, model, list(created.values()))
-        found.update(created)
-    return {name: found[slug] for name, slug in slug_of.items()}
-
-
-def _insert_all(session: DbSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """One executemany, through Core (the ORM's bulk path costs more than the insert)."""
-    if rows:
-        session.execute(insert(model.__table__), rows)
 
 
 def _fits(value: str | None, length: int) -> str | None:
@@ -274,10 +162,6 @@ def _unique(entries: Iterable[Entry]) -> list[Entry]:
             links.add(entry.resource_id)
             unique.append(entry)
     return unique
-
-
-def _distinct(values: Iterable[T]) -> list[T]:
-    return list(dict.fromkeys(values))
 
 
 def _batches(items: list[T], size: int) -> Iterable[list[T]]:

@@ -42,7 +42,7 @@ from cms.extensions import db
 from cms.models import Article, ArticleStatus, Role
 from cms.models.base import UTCDateTime
 from cms.problems import fail
-from cms.services.articles import create_article, update_article
+from cms.services.articles import create_article, delete_article, update_article
 from cms.services.posts import export_post
 from cms.services.search import ranked_matches, search_terms, snippets
 
@@ -355,7 +355,7 @@ class ArticleById(MethodView):
         article = _article_to_change(article_id)
         authorize_article_delete(require_principal(), article)
         require_if_match(_item_etag(article))
-        db.session.delete(article)
+        delete_article(db.session, article)
 
 
 @blp.route("/slug/<string:slug>")
