@@ -44,7 +44,14 @@ def canonical_url(url: str) -> str:
 
 
 def new_stable_id() -> str:
-    return "sid_" + "".join(secrets.choice(_BASE62) for _ in range(10))
+    """The prefix "sid_" and 10 base-62 digits of one CSPRNG draw (not ten: bulk ingest
+    makes thousands)."""
+    number = secrets.randbelow(62**10)
+    digits = []
+    for _ in range(10):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "sid_" + "".join(digits)
 
 
 NAME_SLUG_LENGTH = 116

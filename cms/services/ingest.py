@@ -120,7 +120,8 @@ def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[
 
 def _new_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> list[NewArticle]:
     status = ArticleStatus(feed.item_status.value)
-    publications = _publications(session, feed, entries) if entries else {}
+    domains = [domain_of(e.link) or "" for e in entries]
+    publications = _publications(session, feed, set(domains)) if entries else {}
     return [
         NewArticle(
             title=e.title,
@@ -130,17 +131,16 @@ def _new_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> list[
             source_url=e.link,
             excerpt=e.excerpt,
             published_at=e.published_at,
-            publication_id=publications.get(domain_of(e.link) or ""),
+            publication_id=publications.get(domain),
             author_names=e.authors,
             tag_names=e.tags,
         )
-        for e in entries
+        for e, domain in zip(entries, domains, strict=True)
     ]
 
 
-def _publications(session: DbSession, feed: Feed, entries: list[Entry]) -> dict[str, int]:
+def _publications(session: DbSession, feed: Feed, domains: set[str]) -> dict[str, int]:
     """Domain -> publication id: the feed's own venue for all, else matched by domain."""
-    domains = {domain_of(e.link) or "" for e in entries}
     if feed.publication_id is not None:
         return dict.fromkeys(domains, feed.publication_id)
     query = select(Publication.domain, Publication.id).where(Publication.domain.in_(domains))
