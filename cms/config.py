@@ -54,12 +54,14 @@ def from_environment() -> dict[str, Any]:
         # REDIS_URL is set (workers on several machines share it), else a SQLite file
         # in the instance folder (workers on this machine).
         "QUEUE_URL": os.environ.get("QUEUE_URL") or None,
-        # A running job whose worker is silent this long is run again elsewhere (a dead
-        # worker on the same host is noticed at once); a queued job never started after
-        # this long is pushed again.
-        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", 15 * 60)),
+        # A running job whose worker stopped its heartbeat (every 15 s) this long ago is
+        # run again elsewhere (a dead worker on the same host is noticed at once); a
+        # queued job never started after JOB_RESEND_AFTER_SECONDS is pushed again.
+        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", 90)),
         "JOB_RESEND_AFTER_SECONDS": int(os.environ.get("JOB_RESEND_AFTER_SECONDS", 10 * 60)),
         "JOB_KEEP_DAYS": int(os.environ.get("JOB_KEEP_DAYS", 14)),
+        # On SIGTERM a worker finishes its running jobs for up to this long.
+        "JOB_SHUTDOWN_SECONDS": int(os.environ.get("JOB_SHUTDOWN_SECONDS", 30)),
         "OUTBOX_KEEP_DAYS": int(os.environ.get("OUTBOX_KEEP_DAYS", 7)),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),

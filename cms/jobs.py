@@ -13,11 +13,7 @@ start and every minute) and pushed again. A run starts only by moving its row fr
 must be idempotent: a run cut off half-way is run again from the start.
 """
 
-import os
-import socket
-import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,20 +25,19 @@ import structlog
 from flask import Flask, current_app, has_app_context
 from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cms.extensions import db
-from cms.models import Job, JobState, TaskLock, utcnow
+from cms.job_runs import beat_job, claim, failed, finished, heartbeat, task_lock, worker_died
+from cms.models import Job, JobState, utcnow
 from cms.services import DbSession
 
 log = structlog.get_logger(__name__)
 
 huey = Huey("cms", storage_class=MemoryStorage, results=False, utc=True)
 RETRY_BACKOFF = 2  # each retry waits twice as long as the one before
-PERIODIC_LOCK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -100,23 +95,26 @@ def job(name: str, *, attempts: int = 3, retry_delay: int = 10) -> Callable[[Any
 def periodic(name: str, schedule: Any = None) -> Callable[[Any], Any]:
     """Register `fn` to run in the workers every minute (or on a Huey crontab), and on
     demand with `nudge(fn)`. One run at a time across every worker (a lock row in the
-    database, which lapses after PERIODIC_LOCK_SECONDS if its holder died); a run that
-    finds it held is skipped. Make it idempotent: runs in turn still repeat each other."""
+    database, kept by its holder's heartbeat); a scheduled run that finds it held is
+    skipped, a nudge tries again a little later (the holder may have looked before what
+    the nudge is for). Make it idempotent: runs in turn still repeat each other."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def run() -> None:
-            with _app_context():
-                if not _lock(name):
-                    log.debug("periodic_task_running_elsewhere", task=name)
-                    return
-                try:
-                    fn()
-                finally:
-                    db.session.rollback()
-                    _unlock(name)
+        def run() -> bool:
+            with _app_context(), task_lock(name) as held:
+                if held:
+                    try:
+                        fn()
+                    finally:
+                        db.session.rollback()
+                return held
+
+        def run_nudged(tries: int = 0) -> None:
+            if not run() and tries < NUDGE_TRIES:
+                nudges[name].schedule(args=(tries + 1,), delay=NUDGE_RETRY_SECONDS)
 
         huey.periodic_task(schedule or crontab(minute="*"), name=name)(run)
-        nudges[name] = huey.task(name=f"{name}.now")(run)
+        nudges[name] = huey.task(name=f"{name}.now")(run_nudged)
         fn.job_name = name  # type: ignore[attr-defined]
         return fn
 
@@ -124,34 +122,7 @@ def periodic(name: str, schedule: Any = None) -> Callable[[Any], Any]:
 
 
 nudges: dict[str, Any] = {}
-
-
-def _lock(name: str) -> bool:
-    now = utcnow()
-    try:
-        with db.engine.begin() as connection:
-            connection.execute(
-                delete(TaskLock).where(TaskLock.name == name, TaskLock.expires_at < now)
-            )
-            connection.execute(
-                insert(TaskLock).values(
-                    name=name,
-                    holder=f"{WORKER}:{threading.get_ident()}",
-                    expires_at=now + timedelta(seconds=PERIODIC_LOCK_SECONDS),
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
-
-
-def _unlock(name: str) -> None:
-    with db.engine.begin() as connection:
-        connection.execute(
-            delete(TaskLock).where(
-                TaskLock.name == name, TaskLock.holder == f"{WORKER}:{threading.get_ident()}"
-            )
-        )
+NUDGE_TRIES, NUDGE_RETRY_SECONDS = 30, 2
 
 
 def enqueue(
@@ -231,61 +202,19 @@ def _run_recorded(
     name: str, fn: Callable[..., Any], job_id: str, args: tuple[Any, ...], final: bool
 ) -> None:
     with _app_context():
-        if not _claim(job_id):
+        attempt = claim(job_id)
+        if attempt is None:
             return  # done, failed, running elsewhere, or its row is gone
         try:
-            result = fn(*args)
+            with heartbeat(lambda: beat_job(job_id, attempt)):
+                result = fn(*args)
         except Exception as error:
             db.session.rollback()
-            _failed(name, job_id, error, final)
+            # Huey waits retry_delay, then twice as long each time: the row says when.
+            delay = JOBS[name].retry_delay * RETRY_BACKOFF ** (attempt - 1)
+            failed(job_id, attempt, error, None if final else delay)
             raise
-        _finish(job_id, JobState.DONE, result=result if isinstance(result, dict) else None)
-
-
-def _claim(job_id: str) -> bool:
-    with db.engine.begin() as connection:
-        return bool(
-            connection.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.state == JobState.QUEUED)
-                .values(
-                    state=JobState.RUNNING,
-                    attempts=Job.attempts + 1,
-                    started_at=utcnow(),
-                    worker=WORKER,
-                )
-            ).rowcount
-        )
-
-
-def _failed(name: str, job_id: str, error: Exception, final: bool) -> None:
-    message = "".join(traceback.format_exception_only(error)).strip()[:2000]
-    log.warning("job_failed", job=name, job_id=job_id, error=message, final=final)
-    if final:
-        _finish(job_id, JobState.FAILED, error=message)
-        return
-    with db.engine.begin() as connection:
-        attempts = connection.scalar(select(Job.attempts).where(Job.id == job_id)) or 1
-        delay = JOBS[name].retry_delay * RETRY_BACKOFF ** (attempts - 1)  # as Huey waits
-        connection.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(
-                state=JobState.QUEUED,
-                error=message,
-                worker=None,
-                run_after=utcnow() + timedelta(seconds=delay),
-            )
-        )
-
-
-def _finish(job_id: str, state: JobState, **values: Any) -> None:
-    with db.engine.begin() as connection:
-        connection.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(state=state, finished_at=utcnow(), **values)  # worker: who ran it
-        )
+        finished(job_id, attempt, result if isinstance(result, dict) else None)
 
 
 @contextmanager
@@ -294,24 +223,6 @@ def _app_context() -> Iterator[None]:
     app = current_app._get_current_object() if has_app_context() else _apps[-1]  # type: ignore[attr-defined]
     with app.app_context():
         yield
-
-
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _worker_died(worker: str | None) -> bool:
-    """Whether the process named "host:pid" is gone (on this host; others' runs wait
-    for their lease to end)."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def recover_jobs() -> int:
@@ -323,7 +234,7 @@ def recover_jobs() -> int:
     resend = timedelta(seconds=config["JOB_RESEND_AFTER_SECONDS"])
     recovered = 0
     rows = db.session.execute(
-        select(Job.id, Job.name, Job.args, Job.state, Job.worker, Job.started_at)
+        select(Job.id, Job.name, Job.args, Job.state, Job.worker, Job.started_at, Job.heartbeat_at)
         .add_columns(Job.run_after, Job.created_at)
         .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
         .order_by(Job.created_at)
@@ -331,7 +242,8 @@ def recover_jobs() -> int:
     db.session.rollback()
     for row in rows:
         if row.state is JobState.RUNNING:
-            lost = _worker_died(row.worker) or (row.started_at or now) + lease < now
+            alive_at = row.heartbeat_at or row.started_at or now
+            lost = worker_died(row.worker) or alive_at + lease < now
             condition = (Job.state == JobState.RUNNING, Job.worker == row.worker)
         else:  # due (or pushed again) long ago and never started
             lost = (row.run_after or row.created_at) + resend < now

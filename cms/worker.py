@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from cms.cli import cms_cli
@@ -22,7 +23,8 @@ from cms.services.publishing import publish_due
 @click.option("--once", is_flag=True, help="Run what is queued now, then exit.")
 def worker_command(threads: int, once: bool) -> None:
     """Run queued jobs and the periodic tasks (feed polling, scheduled publishing,
-    outbox dispatch, job recovery) until stopped (Ctrl-C finishes running jobs)."""
+    outbox dispatch, job recovery) until stopped. SIGTERM lets running jobs finish
+    (JOB_SHUTDOWN_SECONDS); Ctrl-C stops at once (the next worker reruns what it cut)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     recovered = recover_jobs()  # runs a dead worker left behind, at once
     db.session.remove()
@@ -36,6 +38,9 @@ def worker_command(threads: int, once: bool) -> None:
         worker_type="thread",
         periodic=True,
         scheduler_interval=1,
+        # What docker, systemd and Kubernetes send: finish running jobs, then exit.
+        graceful_signal="TERM",
+        shutdown_timeout=current_app.config["JOB_SHUTDOWN_SECONDS"],
     )
     consumer.run()
 

@@ -7,6 +7,7 @@ Huey execute, retries and schedule). Worker processes are tests/test_workers.py.
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,8 +18,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from cms import job_runs
 from cms.extensions import db
-from cms.jobs import WORKER, enqueue, huey, job, push, recover_jobs
+from cms.job_runs import WORKER, claim, failed, finished, task_lock
+from cms.jobs import enqueue, huey, job, push, recover_jobs
 from cms.models import Article, ContentEvent, Feed, Job, JobState, utcnow
 from cms.services import dispatch
 from cms.services.polling import poll_feeds
@@ -271,3 +274,114 @@ def test_probes(app: Flask, client: FlaskClient) -> None:
     assert down.status_code == 503
     assert (down.json["code"], down.json["detail"]) == ("not_ready", "Unreachable: queue.")
     assert down.headers["Cache-Control"] == "no-store"
+
+
+def test_a_stale_run_cannot_overwrite_the_run_after_it(app: Flask) -> None:
+    row = queued(8)
+    huey.flush()
+    stale = claim(row.id)  # a run whose worker then went silent
+    assert stale == 1
+    lease = app.config["JOB_LEASE_SECONDS"]
+    with time_machine.travel(utcnow() + timedelta(seconds=lease + 1)):
+        assert recover_jobs() == 1
+    run_jobs()
+    finished(row.id, stale, {"stale": True})  # the old run comes back to life, too late
+    failed(row.id, stale, RuntimeError("late"), None)
+    done = state_of(row.id)
+    assert (done.state, done.attempts, done.result) == (JobState.DONE, 2, {"n": 8})
+
+
+@job("tests.waits_for_its_heartbeat", attempts=1)
+def waits_for_its_heartbeat() -> dict[str, Any]:
+    """Runs until its own heartbeat has moved (another thread's doing)."""
+    deadline = time.monotonic() + 10
+    while True:
+        row = db.session.scalars(select(Job).where(Job.name == "tests.waits_for_its_heartbeat"))
+        current = row.one()
+        if (
+            current.heartbeat_at
+            and current.started_at
+            and current.heartbeat_at > current.started_at
+        ):
+            return {"heartbeat": True}
+        assert time.monotonic() < deadline, "no heartbeat"
+        db.session.rollback()
+        time.sleep(0.02)
+
+
+def test_a_long_run_keeps_its_job_by_its_heartbeat(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(job_runs, "HEARTBEAT_SECONDS", 0.05)
+    row = enqueue(db.session, waits_for_its_heartbeat)
+    db.session.commit()
+    run_jobs()
+    assert state_of(row.id).result == {"heartbeat": True}
+
+    # Started long ago but beating now: not lost, however long it runs.
+    long_ago = utcnow() - timedelta(hours=2)
+    running = queued(9)
+    huey.flush()
+    claim(running.id)
+    db.session.get(Job, running.id).started_at = long_ago  # type: ignore[union-attr]
+    db.session.commit()
+    assert recover_jobs() == 0
+
+
+def test_a_nudge_that_finds_the_lock_held_tries_again(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        when = utcnow() + timedelta(seconds=10)
+        created = client.post(
+            "/api/v1/articles",
+            json={"title": "Racing", "status": "scheduled", "published_at": when.isoformat()},
+            headers=admin,
+        )
+        url = f"/api/v1/articles/{created.json['id']}"
+        clock.shift(10)
+        with task_lock("articles.publish_due") as held:  # another worker's run holds it
+            assert held
+            run_jobs()
+        assert client.get(url).status_code == 404
+        assert run_jobs(until=utcnow() + timedelta(seconds=3)) >= 1  # it tried again
+    assert client.get(url).status_code == 200
+
+
+def publish_nudges() -> int:
+    waiting = [*huey.pending(), *huey.scheduled()]
+    return sum(task.name.endswith("articles.publish_due.now") for task in waiting)
+
+
+def test_saving_a_schedule_queues_one_message_at_most(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    far, near = utcnow() + timedelta(days=30), utcnow() + timedelta(minutes=10)
+    ids = []
+    for title, when in (("Far", far), ("Near", near)):
+        created = client.post(
+            "/api/v1/articles",
+            json={"title": title, "status": "scheduled", "published_at": when.isoformat()},
+            headers=admin,
+        )
+        ids.append(created.json["id"])
+    assert publish_nudges() == 1  # the far one is the periodic run's, in its last minute
+    for n in range(5):
+        for article_id in ids:
+            url = f"/api/v1/articles/{article_id}"
+            headers = {**admin, "If-Match": client.get(url, headers=admin).headers["ETag"]}
+            assert (
+                client.patch(url, json={"title": f"Edit {n}"}, headers=headers).status_code == 200
+            )
+    assert publish_nudges() == 1  # edits that keep the schedule ask for nothing more
+
+
+def test_asking_twice_for_a_fetch_gives_the_same_job(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    feed = client.post("/api/v1/feeds", json={"url": "https://example.com/rss"}, headers=admin)
+    url = f"/api/v1/feeds/{feed.json['id']}/fetch"
+    first, second = client.post(url, headers=admin), client.post(url, headers=admin)
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first.json["id"] == second.json["id"]
+    assert len(db.session.scalars(select(Job).where(Job.name == "feeds.fetch")).all()) == 1

@@ -66,12 +66,14 @@ def create_article(session: DbSession, data: dict[str, Any]) -> Article:
 
 
 def update_article(session: DbSession, article: Article, data: dict[str, Any]) -> Article:
+    schedule = (article.status, article.published_at)
     _apply(session, article, data)
     # Relation-only edits leave the row untouched; bump it so version and ETag move.
     article.updated_at = utcnow()
     session.flush()
     index_articles(session, [article])
-    publish_when_due(session, article)
+    if (article.status, article.published_at) != schedule:
+        publish_when_due(session, article)
     return article
 
 

@@ -18,7 +18,8 @@ from cms.services.ingest import cache_source_pages, ingest_feed
 @job("feeds.fetch", attempts=1)
 def fetch_feed(feed_id: int) -> dict[str, Any]:
     """Fetch one feed now (conditionally) and store its new items."""
-    feed = db.session.get(Feed, feed_id)
+    # One fetch of a feed at a time (PostgreSQL locks the row; SQLite has one writer).
+    feed = db.session.get(Feed, feed_id, with_for_update=True)
     if feed is None:
         return {"status": "gone"}
     result = ingest_feed(db.session, feed, FetchPolicy.from_config(current_app.config))
@@ -37,25 +38,34 @@ def fetch_feed(feed_id: int) -> dict[str, Any]:
 
 @job("sources.cache", attempts=3, retry_delay=30)
 def cache_sources(article_ids: list[int]) -> dict[str, Any]:
-    """Keep copies of these articles' source pages; one that fails does not stop the rest."""
-    kept = cache_source_pages(db.session, article_ids, FetchPolicy.from_config(current_app.config))
-    db.session.commit()
+    """Keep copies of these articles' source pages; one that fails does not stop the rest.
+    Each page is its own transaction: no write lock is held across the fetches."""
+    policy = FetchPolicy.from_config(current_app.config)
+    kept = 0
+    for article_id in article_ids:
+        kept += cache_source_pages(db.session, [article_id], policy)
+        db.session.commit()
     return {"kept": kept}
+
+
+def pending_fetches() -> dict[int, Job]:
+    """Feed id -> its fetch job that is queued or running."""
+    active = select(Job).where(
+        Job.name == "feeds.fetch", Job.state.in_([JobState.QUEUED, JobState.RUNNING])
+    )
+    return {job.args[0]: job for job in db.session.scalars(active) if job.args}
+
+
+def fetch_soon(feed_id: int) -> Job:
+    """The feed's pending fetch job, or a new one (never two at once)."""
+    return pending_fetches().get(feed_id) or enqueue(db.session, fetch_feed, feed_id)
 
 
 @periodic("feeds.poll")
 def poll_feeds() -> None:
     """Queue a fetch of every due feed that has none queued or running."""
     now = utcnow()
-    busy = {
-        args[0]
-        for args in db.session.scalars(
-            select(Job.args).where(
-                Job.name == "feeds.fetch", Job.state.in_([JobState.QUEUED, JobState.RUNNING])
-            )
-        )
-        if args
-    }
+    busy = pending_fetches()
     for feed in db.session.scalars(select(Feed).where(Feed.is_active).order_by(Feed.id)):
         if feed.id not in busy and feed.is_due(now):
             enqueue(db.session, fetch_feed, feed.id)

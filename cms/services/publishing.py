@@ -3,7 +3,9 @@ published_at has come (an ORM write: versioned, indexed and announced in the out
 an editor's). Saving a scheduled article also asks for a run at its
 time, so it goes live within the scheduler's second, not at the next minute."""
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import func, select
 
 from cms.extensions import db
 from cms.jobs import after_commit, nudge, periodic
@@ -12,6 +14,7 @@ from cms.services import DbSession
 from cms.services.search import index_articles
 
 BATCH = 200
+NUDGE_HORIZON = timedelta(hours=1)
 
 
 @periodic("articles.publish_due")
@@ -29,11 +32,24 @@ def publish_due() -> None:
         index_articles(db.session, due)
         db.session.commit()
         if len(due) < BATCH:
-            return
+            break
+    upcoming = db.session.scalar(
+        select(func.min(Article.published_at)).where(
+            Article.status == ArticleStatus.SCHEDULED,
+            Article.published_at <= utcnow() + timedelta(minutes=1),
+        )
+    )
+    if upcoming is not None:
+        nudge(publish_due, eta=upcoming)
 
 
 def publish_when_due(session: DbSession, article: Article) -> None:
-    """After this commit, have the workers publish `article` at its time."""
-    if article.status is ArticleStatus.SCHEDULED and article.published_at is not None:
-        eta = article.published_at
+    """After this commit, have the workers publish `article` at its time (call it when
+    its status or published_at changed)."""
+    eta = article.published_at
+    if (
+        article.status is ArticleStatus.SCHEDULED
+        and eta is not None
+        and eta <= utcnow() + NUDGE_HORIZON
+    ):
         after_commit(session, lambda: nudge(publish_due, eta=eta))

@@ -12,12 +12,12 @@ from cms.api.framework import Blueprint
 from cms.api.jobs.routes import job_location
 from cms.api.jobs.schemas import JobSchema
 from cms.extensions import db
-from cms.jobs import after_commit, enqueue, nudge
+from cms.jobs import after_commit, nudge
 from cms.models import Feed, Publication, Role
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.errors import InvalidContentError
-from cms.services.polling import fetch_feed, poll_feeds
+from cms.services.polling import fetch_soon, poll_feeds
 from cms.services.references import resolve_one
 
 blp = Blueprint("feeds", __name__, url_prefix="/api/v1/feeds", description="Ingested feeds (admin)")
@@ -68,7 +68,8 @@ class FeedFetch(MethodView):
         description=(
             "Queues a fetch of the feed now (conditionally: ETag / Last-Modified); a "
             "worker stores its new items. Answers 202 with the job (`Location`: its "
-            "URL); when the job is `done`, its `result` holds the counts (`status`, "
+            "URL); a fetch of this feed already queued or running is the job given. "
+            "When the job is `done`, its `result` holds the counts (`status`, "
             "`new_items`, `seen_items`, `skipped_items`, `error`, `new_article_ids`). A "
             "feed that cannot be fetched or read is not a failed job: the result (and the "
             "feed) says `status: error` and why. Feeds are also fetched when due, "
@@ -80,6 +81,6 @@ class FeedFetch(MethodView):
         feed = db.session.get(Feed, feed_id)
         if feed is None:
             fail(404, detail=f"No feed with id {feed_id}.")
-        job = enqueue(db.session, fetch_feed, feed.id)
+        job = fetch_soon(feed.id)  # one already pending is the answer
         db.session.flush()
         return job, 202, {"Location": job_location(job)}
