@@ -202,6 +202,16 @@ def remove(client: FlaskClient, url: str, *, headers: dict[str, str]) -> Any:
 
 
 @pytest.fixture
+def server(app: Flask) -> Iterator[FeedServer]:
+    """A loopback feed server the app may fetch from (allow-listed in FETCH_ALLOW)."""
+    server = FeedServer()
+    app.config["FETCH_ALLOW"] = [f"127.0.0.1:{server.port}"]
+    yield server
+    app.config["FETCH_ALLOW"] = []
+    server.close()
+
+
+@pytest.fixture
 def internal() -> Iterator[FeedServer]:
     """A service inside the network (never allow-listed): fetch tests prove it receives
     no request."""

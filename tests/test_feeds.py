@@ -4,7 +4,6 @@ and fetched through the API (and the CLI), read back as a frontend would."""
 import hashlib
 import time
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ from cms.models import Article
 from tests.conftest import run_jobs
 from tests.factories import ArticleFactory, PublicationFactory
 from tests.feed_server import FeedServer
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[FeedServer]:
-    server = FeedServer()
-    app.config["FETCH_ALLOW"] = [f"127.0.0.1:{server.port}"]
-    yield server
-    app.config["FETCH_ALLOW"] = []
-    server.close()
 
 
 def rss(*items: str, extra: str = "") -> str:

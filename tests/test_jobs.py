@@ -8,8 +8,7 @@ Huey execute, retries and schedule). Worker processes are tests/test_workers.py.
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -166,21 +165,12 @@ def test_a_push_lost_after_the_commit_is_sent_again(app: Flask) -> None:
     assert (RUNS, state_of(row.id).state) == ([7], JobState.DONE)
 
 
-@pytest.fixture
-def feeds(app: Flask) -> Iterator[FeedServer]:
-    server = FeedServer()
-    app.config["FETCH_ALLOW"] = [f"127.0.0.1:{server.port}"]
-    yield server
-    app.config["FETCH_ALLOW"] = []
-    server.close()
-
-
-def test_polling_fetches_due_feeds_without_a_request(app: Flask, feeds: FeedServer) -> None:
-    feeds.serve("/due", rss(item(1), item(2)))
-    feeds.serve("/recent", rss(item(3)))
-    due = Feed(url=feeds.url("/due"))
-    recent = Feed(url=feeds.url("/recent"), last_fetched_at=utcnow())
-    paused = Feed(url=feeds.url("/recent") + "?paused", is_active=False)
+def test_polling_fetches_due_feeds_without_a_request(app: Flask, server: FeedServer) -> None:
+    server.serve("/due", rss(item(1), item(2)))
+    server.serve("/recent", rss(item(3)))
+    due = Feed(url=server.url("/due"))
+    recent = Feed(url=server.url("/recent"), last_fetched_at=utcnow())
+    paused = Feed(url=server.url("/recent") + "?paused", is_active=False)
     db.session.add_all([due, recent, paused])
     db.session.commit()
 
@@ -198,18 +188,23 @@ def test_polling_fetches_due_feeds_without_a_request(app: Flask, feeds: FeedServ
     assert due_now == {due.id, recent.id}
 
 
+def schedule(client: FlaskClient, admin: dict[str, str], title: str, when: datetime) -> int:
+    """A scheduled article, through the API; its id."""
+    created = client.post(
+        "/api/v1/articles",
+        json={"title": title, "status": "scheduled", "published_at": when.isoformat()},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.json
+    return int(created.json["id"])
+
+
 def test_a_scheduled_article_goes_live_at_its_time(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     with time_machine.travel(utcnow(), tick=False) as clock:
-        when = utcnow() + timedelta(hours=1)
-        created = client.post(
-            "/api/v1/articles",
-            json={"title": "Embargoed", "status": "scheduled", "published_at": when.isoformat()},
-            headers=admin,
-        )
-        assert created.status_code == 201, created.json
-        url = f"/api/v1/articles/{created.json['id']}"
+        article_id = schedule(client, admin, "Embargoed", utcnow() + timedelta(hours=1))
+        url = f"/api/v1/articles/{article_id}"
         run_jobs()
         assert client.get(url).status_code == 404  # not before its time
 
@@ -332,13 +327,8 @@ def test_a_nudge_that_finds_the_lock_held_tries_again(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     with time_machine.travel(utcnow(), tick=False) as clock:
-        when = utcnow() + timedelta(seconds=10)
-        created = client.post(
-            "/api/v1/articles",
-            json={"title": "Racing", "status": "scheduled", "published_at": when.isoformat()},
-            headers=admin,
-        )
-        url = f"/api/v1/articles/{created.json['id']}"
+        article_id = schedule(client, admin, "Racing", utcnow() + timedelta(seconds=10))
+        url = f"/api/v1/articles/{article_id}"
         clock.shift(10)
         with task_lock("articles.publish_due") as held:  # another worker's run holds it
             assert held
@@ -357,14 +347,7 @@ def test_saving_a_schedule_queues_one_message_at_most(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     far, near = utcnow() + timedelta(days=30), utcnow() + timedelta(minutes=10)
-    ids = []
-    for title, when in (("Far", far), ("Near", near)):
-        created = client.post(
-            "/api/v1/articles",
-            json={"title": title, "status": "scheduled", "published_at": when.isoformat()},
-            headers=admin,
-        )
-        ids.append(created.json["id"])
+    ids = [schedule(client, admin, "Far", far), schedule(client, admin, "Near", near)]
     assert publish_nudges() == 1  # the far one is the periodic run's, in its last minute
     for n in range(5):
         for article_id in ids:
