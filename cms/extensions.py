@@ -1,5 +1,7 @@
 """The extension instances, created once. Nothing of the HTTP layer lives here (that is
-cms.api.framework), so models, services and jobs can import it freely."""
+cms.api.framework), and nothing of the project is imported, so models, services and
+jobs can import it freely. The models declare themselves on cms.models.Base, not on
+db.Model: the schema is cms.models.Base.metadata (db.metadata is not it)."""
 
 from typing import Any
 
@@ -9,9 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from cms.models.base import Base
-
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy()
 migrate = Migrate()
 jwt = JWTManager()
 

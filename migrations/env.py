@@ -7,6 +7,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from cms.models import Base
+
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
     # Only when run from the command line; never reconfigure an app's or pytest's logging.
@@ -14,6 +16,8 @@ if config.config_file_name and not logging.getLogger().handlers:
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
+# The schema is the models' metadata (cms.models.Base), not the Flask-SQLAlchemy db's.
+target_metadata = Base.metadata
 config.set_main_option(
     "sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
 )
@@ -36,7 +40,7 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=target_db.metadata,
+        target_metadata=target_metadata,
         literal_binds=True,
     )
     with context.begin_transaction():
@@ -54,7 +58,7 @@ def run_migrations_online() -> None:
     with target_db.engine.connect() as connection, _foreign_keys_unenforced(connection):
         context.configure(
             connection=connection,
-            target_metadata=target_db.metadata,
+            target_metadata=target_metadata,
             # Flask-Migrate already passes render_as_batch and compare_type.
             **{"render_item": render_item, "include_object": include_object, **conf_args},
         )

@@ -87,7 +87,7 @@ def cycles() -> list[list[str]]:
 def test_the_walk_sees_imports() -> None:
     """The walk is not blind: a module known to import another is seen to."""
     assert "cms.extensions" in imports_of("cms.auth.principal")
-    assert "cms.models.base" in imports_of("cms.extensions")
+    assert "cms.models.base" in imports_of("cms.models.people")
 
 
 def test_no_import_cycle_in_cms() -> None:
@@ -99,7 +99,8 @@ def test_no_import_cycle_in_cms() -> None:
     ("module", "allowed"),
     [
         ("cms.problems", set()),  # every layer may raise a problem
-        ("cms.extensions", {"cms.models.base"}),  # the declarative base the db is made with
+        # The db is made without the models' base: they use cms.models.Base directly.
+        ("cms.extensions", set()),
     ],
 )
 def test_the_bottom_layers_import_nothing_above_them(module: str, allowed: set[str]) -> None:

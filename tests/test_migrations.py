@@ -9,6 +9,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from cms.extensions import db
+from cms.models import Base
 from cms.models.search import is_migration_only
 from tests.conftest import make_app
 
@@ -23,7 +24,7 @@ def schema_drift() -> list[object]:
                 "include_object": lambda obj, name, kind, *_: not is_migration_only(name, kind),
             },
         )
-        return list(compare_metadata(context, db.metadata))
+        return list(compare_metadata(context, Base.metadata))
 
 
 def test_models_match_the_migrated_schema(app: Flask) -> None:
