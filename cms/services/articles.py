@@ -3,37 +3,27 @@ the CLI and jobs (many at once, for ingest: cms.services.article_batch). The cal
 owns the transaction."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from cms.models import (
     Article,
-    ArticleAuthor,
     ArticleStatus,
-    ArticleTag,
-    Author,
     BodyFormat,
-    Category,
     Change,
-    Image,
-    Page,
-    Publication,
     Tag,
-    page_citations,
     record_events,
     utcnow,
 )
 from cms.services import DbSession
+from cms.services.article_relations import ARTICLE_RELATIONS, relation_showing
 from cms.services.errors import InvalidContentError
 from cms.services.html import render_markdown, sanitize_html
 from cms.services.identifiers import new_stable_id, resource_id_for, unique_slug
 from cms.services.publishing import publish_when_due
 from cms.services.references import resolve_many, resolve_one
 from cms.services.search import index_articles, reindex
-
-L = TypeVar("L", ArticleAuthor, ArticleTag)
-R = TypeVar("R", Author, Tag)
 
 # Fields copied as they are; everything else needs work (bodies, relations, derived ids).
 _PLAIN_FIELDS = (
@@ -113,25 +103,10 @@ def touch_articles_using(session: DbSession, item: Any) -> Callable[[], None]:
 def _articles_showing(item: Any) -> Callable[[], Any] | None:
     """A builder of the SELECT of ids of articles that show `item` (built when called:
     a new item has its id only once flushed)."""
-    match item:
-        case Author():
-            return lambda: select(ArticleAuthor.article_id).where(
-                ArticleAuthor.author_id == item.id
-            )
-        case Tag():
-            return lambda: select(ArticleTag.article_id).where(ArticleTag.tag_id == item.id)
-        case Category() | Image() | Publication():
-            column = {
-                Category: Article.category_id,
-                Image: Article.cover_image_id,
-                Publication: Article.publication_id,
-            }[type(item)]
-            return lambda: select(Article.id).where(column == item.id)
-        case Page():
-            return lambda: select(page_citations.c.article_id).where(
-                page_citations.c.page_id == item.id
-            )
-    return None
+    relation = relation_showing(item)
+    if relation is None:
+        return None
+    return lambda: relation.showing(item.id)
 
 
 def _nothing() -> None:
@@ -162,33 +137,25 @@ def _apply(session: DbSession, article: Article, data: dict[str, Any]) -> None:
 def _apply_relations(
     session: DbSession, article: Article, data: dict[str, Any], errors: dict[str, list[str]]
 ) -> None:
-    if "author_ids" in data:
-        authors = resolve_many(session, Author, data["author_ids"], "author_ids", errors)
-        article.author_links = _ordered_links(
-            article.author_links, "author_id", authors, lambda a: ArticleAuthor(author=a)
+    for relation in ARTICLE_RELATIONS:
+        name, attribute = relation.write_field, relation.link_attribute
+        if name is None or attribute is None or name not in data:
+            continue
+        if relation.new_link is None:
+            setattr(
+                article, attribute, resolve_one(session, relation.model, data[name], name, errors)
+            )
+            continue
+        rows = resolve_many(session, relation.model, data[name], name, errors)
+        links = _ordered_links(
+            getattr(article, attribute), relation.item_column.key, rows, relation.new_link
         )
-    if "tag_ids" in data:
-        tags = resolve_many(session, Tag, data["tag_ids"], "tag_ids", errors)
-        article.tag_links = _ordered_links(
-            article.tag_links, "tag_id", tags, lambda t: ArticleTag(tag=t)
-        )
-    if "category_id" in data:
-        article.category = resolve_one(
-            session, Category, data["category_id"], "category_id", errors
-        )
-    if "cover_image_id" in data:
-        article.cover_image = resolve_one(
-            session, Image, data["cover_image_id"], "cover_image_id", errors
-        )
-    if "publication_id" in data:
-        article.publication = resolve_one(
-            session, Publication, data["publication_id"], "publication_id", errors
-        )
+        setattr(article, attribute, links)
 
 
 def _ordered_links(
-    links: Sequence[L], key: str, rows: Sequence[R], make: Callable[[R], L]
-) -> list[L]:
+    links: Sequence[Any], key: str, rows: Sequence[Any], make: Callable[[Any], Any]
+) -> list[Any]:
     """Relink in the given order, keeping existing link rows (same primary key) in place."""
     existing = {getattr(link, key): link for link in links}
     ordered = []

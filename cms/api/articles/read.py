@@ -13,24 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from cms.api.articles.relations import by_id, related
 from cms.api.common import AnySelect
 from cms.caching import CACHES, LRU
-from cms.models import (
-    Article,
-    BodyFormat,
-    Category,
-    Image,
-    Publication,
-)
+from cms.models import Article, BodyFormat
 from cms.services import DbSession
+from cms.services.article_relations import RELATIONS_BY_NAME, TO_MANY, TO_ONE
 from cms.services.credibility import effective_credibility
 
-category_alias = aliased(Category)
-image_alias = aliased(Image)
-publication_alias = aliased(Publication)
+# Credibility filters and sorts read the joined publication's rating.
+publication_alias = RELATIONS_BY_NAME["publication"].alias
 
 _BODY_COLUMNS = (Article.body_format, Article.body_source, Article.body_html)
 _ARTICLE_COLUMNS = (
@@ -57,29 +50,26 @@ _ARTICLE_COLUMNS = (
     Article.fetch_bytes,
     Article.fetch_content_hash,
 )
+# Each to-one relation's compact columns, joined in as `<relation>_<column>`.
 _JOINED_COLUMNS = (
-    category_alias.id.label("category_id"),
-    category_alias.slug.label("category_slug"),
-    category_alias.name.label("category_name"),
-    image_alias.id.label("image_id"),
-    image_alias.url.label("image_url"),
-    image_alias.width.label("image_width"),
-    image_alias.height.label("image_height"),
-    image_alias.alt.label("image_alt"),
-    publication_alias.id.label("publication_id"),
-    publication_alias.slug.label("publication_slug"),
-    publication_alias.name.label("publication_name"),
+    *(
+        getattr(relation.alias, column.key).label(f"{relation.name}_{column.key}")
+        for relation in TO_ONE
+        for column in relation.compact
+    ),
     publication_alias.credibility.label("publication_credibility"),
 )
 
+
+def _with_to_one_joins(query: AnySelect) -> AnySelect:
+    for relation in TO_ONE:
+        query = query.outerjoin(relation.alias, relation.alias.id == relation.item_column)
+    return query
+
+
 # Statements are built once: building a 40-column SELECT per request costs more than
 # running it. Requests only add WHERE/ORDER BY/LIMIT (cheap, generative copies).
-_ARTICLE_QUERY: AnySelect = (
-    select(*_ARTICLE_COLUMNS, *_BODY_COLUMNS, *_JOINED_COLUMNS)
-    .outerjoin(category_alias, category_alias.id == Article.category_id)
-    .outerjoin(image_alias, image_alias.id == Article.cover_image_id)
-    .outerjoin(publication_alias, publication_alias.id == Article.publication_id)
-)
+_ARTICLE_QUERY = _with_to_one_joins(select(*_ARTICLE_COLUMNS, *_BODY_COLUMNS, *_JOINED_COLUMNS))
 
 
 def article_query() -> AnySelect:
@@ -151,45 +141,27 @@ def fetch_articles(
     if not rows:
         return []
     ids = [row["id"] for row in rows]
-    authors, tags, cited_by = (
-        related(session, name, ids, full=name in include)
-        for name in ("authors", "tags", "cited_by")
-    )
-    full_to_one = {
-        name: by_id(session, name, {row[key] for row in rows} - {None})
-        for name, key in (
-            ("category", "category_id"),
-            ("cover_image", "image_id"),
-            ("publication", "publication_id"),
-        )
-        if name in include
+    lists = {
+        relation.name: related(session, relation.name, ids, full=relation.name in include)
+        for relation in TO_MANY
     }
-    return [
-        _article_dict(
-            row,
-            authors.get(row["id"], []),
-            tags.get(row["id"], []),
-            cited_by.get(row["id"], []),
-            full_to_one,
+    full_to_one = {
+        relation.name: by_id(
+            session, relation.name, {row[f"{relation.name}_id"] for row in rows} - {None}
         )
-        for row in rows
-    ]
+        for relation in TO_ONE
+        if relation.name in include
+    }
+    return [_article_dict(row, lists, full_to_one) for row in rows]
 
 
 def _article_dict(
     row: Any,
-    authors: list[dict[str, Any]],
-    tags: list[dict[str, Any]],
-    cited_by: list[dict[str, Any]],
-    full: dict[str, dict[int, dict[str, Any]]],
+    lists: dict[str, dict[int, list[dict[str, Any]]]],
+    full_to_one: dict[str, dict[int, dict[str, Any]]],
 ) -> dict[str, Any]:
-    publication = _reference(row, "publication")
-    rated_publication = publication and {
-        **publication,
-        "credibility": row["publication_credibility"],
-    }
     body_format = row["body_format"]
-    return {
+    article = {
         "id": row["id"],
         "slug": row["slug"],
         "stable_id": row["stable_id"],
@@ -201,34 +173,15 @@ def _article_dict(
         "published_at": row["published_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
-        "authors": authors,
-        "category": _full_or(full, "category", row["category_id"], _reference(row, "category")),
-        "tags": tags,
-        "cover_image": _full_or(
-            full,
-            "cover_image",
-            row["image_id"],
-            None
-            if row["image_id"] is None
-            else {
-                "id": row["image_id"],
-                "url": row["image_url"],
-                "width": row["image_width"],
-                "height": row["image_height"],
-                "alt": row["image_alt"],
-            },
-        ),
         "source_url": row["source_url"],
         "canonical_url": row["canonical_url"],
-        "publication": _full_or(full, "publication", row["publication_id"], publication),
         "resource_id": row["resource_id"],
         "content_type": row["content_type"],
         "importance": row["importance"],
-        "credibility": effective_credibility(row["credibility_override"], rated_publication),
+        "credibility": effective_credibility(row["credibility_override"], _rated_publication(row)),
         "summary": row["summary"],
         "key_points": row["key_points"] or [],
         "relevance": row["relevance"],
-        "cited_by": cited_by,
         "fetch": None
         if row["fetch_status"] is None
         else {
@@ -238,20 +191,27 @@ def _article_dict(
             "content_hash": row["fetch_content_hash"],
         },
     }
+    for relation in TO_ONE:
+        key = row[f"{relation.name}_id"]
+        if key is None:
+            article[relation.name] = None
+        elif relation.name in full_to_one:
+            article[relation.name] = full_to_one[relation.name][key]
+        else:
+            article[relation.name] = {
+                column.key: row[f"{relation.name}_{column.key}"] for column in relation.compact
+            }
+    for name, per_article in lists.items():
+        article[name] = per_article.get(row["id"], [])
+    return article
 
 
-def _reference(row: Any, prefix: str) -> dict[str, Any] | None:
-    if row[f"{prefix}_id"] is None:
+def _rated_publication(row: Any) -> dict[str, Any] | None:
+    if row["publication_id"] is None:
         return None
-    return {"id": row[f"{prefix}_id"], "slug": row[f"{prefix}_slug"], "name": row[f"{prefix}_name"]}
-
-
-def _full_or(
-    full: dict[str, dict[int, dict[str, Any]]],
-    name: str,
-    key: int | None,
-    compact: dict[str, Any] | None,
-) -> dict[str, Any] | None:
-    if key is None or name not in full:
-        return compact
-    return full[name][key]
+    return {
+        "id": row["publication_id"],
+        "slug": row["publication_slug"],
+        "name": row["publication_name"],
+        "credibility": row["publication_credibility"],
+    }

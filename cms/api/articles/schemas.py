@@ -18,6 +18,7 @@ from cms.api.common import (
 )
 from cms.api.openapi import AnyOf, ResponseSchema
 from cms.models import ArticleStatus
+from cms.services.article_relations import ARTICLE_RELATIONS
 from cms.services.search import MAX_SEARCH_WORDS, search_terms
 
 MAX_BODY_CHARS = 1_000_000
@@ -273,7 +274,7 @@ ARTICLE_SORTS = (
     "credibility",
     "id",
 )
-ARTICLE_INCLUDES = ("authors", "category", "tags", "cover_image", "publication", "cited_by")
+ARTICLE_INCLUDES = tuple(relation.name for relation in ARTICLE_RELATIONS)
 ARTICLE_FIELDS = tuple(ArticleSchema._declared_fields)
 
 
