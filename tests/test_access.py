@@ -5,7 +5,11 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
 
+from cms.auth.permissions import authorize_article_write, byline_owed
+from cms.auth.principal import Principal
 from cms.extensions import db
 from cms.models import Article, ArticleStatus, Author, Role
 from tests.conftest import edit
@@ -72,6 +76,47 @@ def test_contributor_creates_credited_drafts_only(
     )
     assert publish.status_code == 403
     assert db.session.get(Article, created.json["id"]).status is ArticleStatus.DRAFT
+
+
+def test_authorization_writes_no_byline_only_the_first_create_does(
+    client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    """Authorization only reads: a refused write leaves no byline behind (not even in
+    the session); the first article a user creates makes theirs, from their name."""
+    user, headers = login(Role.CONTRIBUTOR)
+    taken = AuthorFactory(slug=user.display_name)  # the byline's slug goes to the next one
+    bylines = select(Author).where(Author.user_id == user.id)
+    for refused in (
+        {"title": "x", "importance": 5},  # an editor-only field
+        {"title": "x", "author_ids": [taken.id]},  # without themselves
+    ):
+        response = client.post("/api/v1/articles", json=refused, headers=headers)
+        assert response.status_code == 403
+        assert db.session.scalars(bylines).all() == []
+        assert db.session.scalar(select(func.count()).select_from(Author)) == 1
+
+    created = client.post("/api/v1/articles", json={"title": "Mine"}, headers=headers)
+    assert created.status_code == 201
+    byline = db.session.scalars(bylines).one()
+    assert (byline.name, byline.slug) == (user.display_name, f"{user.display_name}-2")
+    assert [a["id"] for a in created.json["authors"]] == [byline.id]
+
+
+def test_authorize_article_write_only_reads(client: FlaskClient, login: Callable[..., Any]) -> None:
+    """Refusing, or allowing a first create, adds nothing to the session: the write
+    makes the byline (byline_owed), not the check."""
+    user, _ = login(Role.AUTHOR)
+    other = AuthorFactory()
+    principal = Principal(role=Role.AUTHOR, user_id=user.id)
+    with pytest.raises(HTTPException) as refused:
+        authorize_article_write(db.session, principal, None, {"author_ids": [other.id]})
+    assert refused.value.code == 403
+    allowed = authorize_article_write(db.session, principal, None, {"title": "x"})
+    assert allowed == {"title": "x"}
+    assert byline_owed(principal, allowed) == user.id
+    assert not db.session.new
+    assert not db.session.dirty
+    assert db.session.scalars(select(Author)).all() == [other]
 
 
 def test_author_publishes_own_article(client: FlaskClient, login: Callable[..., Any]) -> None:

@@ -96,25 +96,28 @@ def owns(principal: Principal, article: Article) -> bool:
     )
 
 
-def own_author(session: DbSession, principal: Principal) -> Author | None:
-    """The principal's byline, created from the user's name on their first article."""
+def byline_of(session: DbSession, principal: Principal) -> Author | None:
+    """The principal's byline, if they have one yet (a read: authorization only reads;
+    the article write path makes the byline, see byline_owed)."""
     if principal.user_id is None:
         return None
-    user = session.get(User, principal.user_id)
-    if user is None:
+    return session.scalar(select(Author).where(Author.user_id == principal.user_id))
+
+
+def byline_owed(principal: Principal, data: dict[str, Any]) -> int | None:
+    """After authorize_article_write allowed a create: the user whose byline the write
+    must make and credit (below editor, on their first article), else None."""
+    if principal.at_least(Role.EDITOR) or "author_ids" in data:
         return None
-    if user.author is None:
-        user.author = Author(
-            name=user.display_name, slug=unique_slug(session, Author.slug, user.display_name)
-        )
-        session.flush()
-    return user.author
+    return principal.user_id
 
 
 def authorize_article_write(
     session: DbSession, principal: Principal, article: Article | None, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Check a create (article None) or change; returns the data to apply.
+    """Check a create (article None) or change; returns the data to apply. Only reads:
+    a create by a caller with no byline yet comes back without author_ids, and the
+    write credits them with the byline it makes (byline_owed, ensure_byline).
 
     Below editor: only one's own articles, staying among their authors, and none of
     the EDITOR_ONLY_ARTICLE_FIELDS changed; contributors only touch drafts and cannot
@@ -130,12 +133,12 @@ def authorize_article_write(
         current = article.status if article is not None else ArticleStatus.DRAFT
         if current is not ArticleStatus.DRAFT or data.get("status", current) is not current:
             fail(403, "forbidden", "Contributors edit drafts; an author or editor publishes.")
-    byline = own_author(session, principal)
-    if byline is None:
+    if principal.user_id is None or session.get(User, principal.user_id) is None:
         fail(403, "forbidden", "Only editors may write articles without a byline.")
-    if "author_ids" in data and byline.id not in data["author_ids"]:
+    byline = byline_of(session, principal)  # None: their first article makes it
+    if "author_ids" in data and (byline is None or byline.id not in data["author_ids"]):
         fail(403, "forbidden", "You cannot remove yourself from an article's authors.")
-    if article is None and "author_ids" not in data:
+    if article is None and "author_ids" not in data and byline is not None:
         data = {**data, "author_ids": [byline.id]}
     if "slug" in data:
         data = {**data, "slug": _slug_revealing_nothing(session, article, data["slug"])}

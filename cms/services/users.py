@@ -9,6 +9,7 @@ from sqlalchemy import select
 from cms.models import Author, Role, User
 from cms.services import DbSession
 from cms.services.errors import InvalidContentError
+from cms.services.identifiers import unique_slug
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures cost the same time.
@@ -62,6 +63,20 @@ def apply_user_changes(session: DbSession, user: User, data: dict[str, Any]) -> 
         invalidate_tokens(user)
     for name, value in data.items():
         setattr(user, name, value)
+
+
+def ensure_byline(session: DbSession, user_id: int) -> Author:
+    """The user's byline, made from their name when they have none yet (on their first
+    article: authorization only reads, the write makes it)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    if user.author is None:
+        user.author = Author(
+            name=user.display_name, slug=unique_slug(session, Author.slug, user.display_name)
+        )
+        session.flush()
+    return user.author
 
 
 def change_password(user: User, current: str, new: str) -> bool:

@@ -24,6 +24,7 @@ from cms.auth.permissions import (
     article_visibility,
     authorize_article_delete,
     authorize_article_write,
+    byline_owed,
     owns,
     require_principal,
 )
@@ -45,6 +46,7 @@ from cms.problems import fail
 from cms.services.articles import create_article, delete_article, update_article
 from cms.services.posts import export_post
 from cms.services.search import ranked_matches, search_terms, snippets
+from cms.services.users import ensure_byline
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
@@ -246,7 +248,10 @@ class Articles(MethodView):
         do) rather than a 409 that would reveal hidden drafts; contributors create
         drafts only.
         """
-        data = authorize_article_write(db.session, require_principal(), None, data)
+        principal = require_principal()
+        data = authorize_article_write(db.session, principal, None, data)
+        if (user_id := byline_owed(principal, data)) is not None:
+            data = {**data, "author_ids": [ensure_byline(db.session, user_id).id]}
         article = create_article(db.session, data)
         location = url_for("articles.ArticleById", article_id=article.id)
         return article_response(Article.id == article.id, {}, 201, {"Location": location})
