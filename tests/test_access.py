@@ -75,7 +75,16 @@ def test_contributor_creates_credited_drafts_only(
         json={"status": "published"},
     )
     assert publish.status_code == 403
-    assert db.session.get(Article, created.json["id"]).status is ArticleStatus.DRAFT
+    takedown = edit(
+        client,
+        f"/api/v1/articles/{created.json['id']}",
+        headers=headers,
+        json={"unpublish_at": "2030-01-01T00:00:00Z"},
+    )
+    assert takedown.status_code == 403  # when it comes down is the publisher's call
+    stored = db.session.get(Article, created.json["id"])
+    assert stored.status is ArticleStatus.DRAFT
+    assert stored.unpublish_at is None
 
 
 def test_authorization_writes_no_byline_only_the_first_create_does(

@@ -22,9 +22,8 @@ from tests.factories import (
     TagFactory,
 )
 
-SCHEMAS = json.loads((Path(__file__).resolve().parents[1] / "openapi" / "openapi.json").read_text())[
-    "components"
-]["schemas"]
+SPEC = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+SCHEMAS = json.loads(SPEC.read_text())["components"]["schemas"]
 
 
 def _documented_fields(name: str) -> set[str]:

@@ -343,6 +343,54 @@ def publish_nudges() -> int:
     return sum(task.name.endswith("articles.publish_due.now") for task in waiting)
 
 
+def test_a_published_article_comes_down_at_its_unpublish_at(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        takedown = utcnow() + timedelta(minutes=30)
+        created = client.post(
+            "/api/v1/articles",
+            json={
+                "title": "Embargo ends",
+                "status": "published",
+                "unpublish_at": takedown.isoformat(),
+            },
+            headers=admin,
+        )
+        assert created.status_code == 201, created.json
+        url = f"/api/v1/articles/{created.json['id']}"
+        run_jobs()
+        assert client.get(url).json["status"] == "published"  # not before its time
+
+        clock.shift(timedelta(minutes=30))
+        assert run_jobs() >= 1  # the run asked for at its time
+    assert client.get(url).status_code == 404  # gone from public reads
+    assert client.get(url, headers=admin).json["status"] == "archived"
+    flipped = db.session.scalars(
+        select(ContentEvent).where(ContentEvent.type == "article.updated")
+    ).all()
+    assert [e.changed for e in flipped] == [["status"]]
+
+
+def test_unpublish_at_must_come_after_published_at(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    when = utcnow() + timedelta(days=1)
+    refused = client.post(
+        "/api/v1/articles",
+        json={
+            "title": "Backwards",
+            "status": "scheduled",
+            "published_at": when.isoformat(),
+            "unpublish_at": (when - timedelta(seconds=1)).isoformat(),
+        },
+        headers=admin,
+    )
+    assert refused.status_code == 422
+    assert "unpublish_at" in refused.json["errors"]
+    assert client.get("/api/v1/articles", headers=admin).json["data"] == []
+
+
 def test_saving_a_schedule_queues_one_message_at_most(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:

@@ -131,7 +131,12 @@ def authorize_article_write(
     _refuse_editor_only_changes(article, data)
     if principal.role is Role.CONTRIBUTOR:
         current = article.status if article is not None else ArticleStatus.DRAFT
-        if current is not ArticleStatus.DRAFT or data.get("status", current) is not current:
+        takedown = article.unpublish_at if article is not None else None
+        if (
+            current is not ArticleStatus.DRAFT
+            or data.get("status", current) is not current
+            or data.get("unpublish_at", takedown) != takedown
+        ):
             fail(403, "forbidden", "Contributors edit drafts; an author or editor publishes.")
     if principal.user_id is None or session.get(User, principal.user_id) is None:
         fail(403, "forbidden", "Only editors may write articles without a byline.")

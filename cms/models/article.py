@@ -120,6 +120,8 @@ class Article(Timestamped, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ArticleStatus] = mapped_column(string_enum(ArticleStatus, "article_status"))
     published_at: Mapped[datetime | None]
+    # When a published article comes down by itself (embargo expiry, a takedown).
+    unpublish_at: Mapped[datetime | None] = mapped_column(index=True)
 
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT")

@@ -31,6 +31,7 @@ _PLAIN_FIELDS = (
     "excerpt",
     "status",
     "published_at",
+    "unpublish_at",
     "source_url",
     "canonical_url",
     "content_type",
@@ -56,13 +57,13 @@ def create_article(session: DbSession, data: dict[str, Any]) -> Article:
 
 
 def update_article(session: DbSession, article: Article, data: dict[str, Any]) -> Article:
-    schedule = (article.status, article.published_at)
+    schedule = (article.status, article.published_at, article.unpublish_at)
     _apply(session, article, data)
     # Relation-only edits leave the row untouched; bump it so version and ETag move.
     article.updated_at = utcnow()
     session.flush()
     index_articles(session, [article])
-    if (article.status, article.published_at) != schedule:
+    if (article.status, article.published_at, article.unpublish_at) != schedule:
         publish_when_due(session, article)
     return article
 
@@ -173,3 +174,9 @@ def _check_status(article: Article, errors: dict[str, list[str]]) -> None:
         article.published_at is None or article.published_at <= utcnow()
     ):
         errors["published_at"] = ["A scheduled article needs a published_at in the future."]
+    if (
+        article.unpublish_at is not None
+        and article.published_at is not None
+        and article.unpublish_at <= article.published_at
+    ):
+        errors["unpublish_at"] = ["unpublish_at must come after published_at."]

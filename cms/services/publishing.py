@@ -1,9 +1,12 @@
-"""Scheduled articles go live: a periodic task publishes every `scheduled` article whose
-published_at has come (an ORM write: versioned, indexed and announced in the outbox like
-an editor's). Saving a scheduled article also asks for a run at its
-time, so it goes live within the scheduler's second, not at the next minute."""
+"""Articles go live and come down on time: a periodic task publishes every `scheduled`
+article whose published_at has come, and archives every published one whose
+unpublish_at has passed (ORM writes: versioned, indexed and announced in the outbox like
+an editor's). Saving an article with a time within the hour also asks for a run at that
+time, so it flips within the scheduler's second, not at the next minute."""
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -16,40 +19,61 @@ from cms.services.search import index_articles
 BATCH = 200
 NUDGE_HORIZON = timedelta(hours=1)
 
+# (status it leaves, the time column that says when, status it takes)
+_FLIPS = (
+    (ArticleStatus.SCHEDULED, Article.published_at, ArticleStatus.PUBLISHED),
+    (ArticleStatus.PUBLISHED, Article.unpublish_at, ArticleStatus.ARCHIVED),
+)
+
 
 @periodic("articles.publish_due")
 def publish_due() -> None:
-    while True:
-        due = db.session.scalars(
-            select(Article)
-            .where(Article.status == ArticleStatus.SCHEDULED, Article.published_at <= utcnow())
-            .order_by(Article.published_at, Article.id)
-            .limit(BATCH)
-        ).all()
-        for article in due:
-            article.status = ArticleStatus.PUBLISHED
-        db.session.flush()
-        index_articles(db.session, due)
-        db.session.commit()
-        if len(due) < BATCH:
-            break
-    upcoming = db.session.scalar(
-        select(func.min(Article.published_at)).where(
-            Article.status == ArticleStatus.SCHEDULED,
-            Article.published_at <= utcnow() + timedelta(minutes=1),
-        )
+    # Publishing first: an article whose both times have passed goes live, then down.
+    for current, when, becomes in _FLIPS:
+        _flip_due(current, when, becomes)
+    upcoming = min(
+        (
+            time
+            for current, when, _ in _FLIPS
+            if (time := _next_time(current, when, utcnow() + timedelta(minutes=1)))
+        ),
+        default=None,
     )
     if upcoming is not None:
         nudge(publish_due, eta=upcoming)
 
 
+def _flip_due(current: ArticleStatus, when: Any, becomes: ArticleStatus) -> None:
+    while True:
+        due = db.session.scalars(
+            select(Article)
+            .where(Article.status == current, when <= utcnow())
+            .order_by(when, Article.id)
+            .limit(BATCH)
+        ).all()
+        for article in due:
+            article.status = becomes
+        db.session.flush()
+        index_articles(db.session, due)
+        db.session.commit()
+        if len(due) < BATCH:
+            return
+
+
+def _next_time(current: ArticleStatus, when: Any, before: datetime) -> datetime | None:
+    soonest = select(func.min(when)).where(Article.status == current, when <= before)
+    return db.session.scalar(soonest)
+
+
 def publish_when_due(session: DbSession, article: Article) -> None:
-    """After this commit, have the workers publish `article` at its time (call it when
-    its status or published_at changed)."""
-    eta = article.published_at
-    if (
-        article.status is ArticleStatus.SCHEDULED
-        and eta is not None
-        and eta <= utcnow() + NUDGE_HORIZON
-    ):
-        after_commit(session, lambda: nudge(publish_due, eta=eta))
+    """After this commit, have the workers publish or archive `article` at its time
+    (call it when its status, published_at or unpublish_at changed)."""
+    soon = utcnow() + NUDGE_HORIZON
+    for current, when, _ in _FLIPS:
+        eta = getattr(article, when.key)
+        if article.status in (current, ArticleStatus.SCHEDULED) and eta is not None and eta <= soon:
+            after_commit(session, _nudge_at(eta))
+
+
+def _nudge_at(eta: datetime) -> Callable[[], None]:
+    return lambda: nudge(publish_due, eta=eta)

@@ -158,6 +158,9 @@ class ArticleSchema(ResponseSchema):
     )
     status = ma.fields.Enum(ArticleStatus, by_value=True)
     published_at = ma.fields.AwareDateTime(allow_none=True)
+    unpublish_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When the article is archived by itself"}
+    )
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
     authors = ma.fields.List(AnyOf(AuthorIncluded, AuthorReference))
@@ -210,6 +213,13 @@ class ArticleWriteSchema(ma.Schema):
     body_markdown = ma.fields.String(validate=ma.validate.Length(max=MAX_BODY_CHARS))
     status = ma.fields.Enum(ArticleStatus, by_value=True, load_default=ArticleStatus.DRAFT)
     published_at = AwareUTCDateTime(allow_none=True)
+    unpublish_at = AwareUTCDateTime(
+        allow_none=True,
+        metadata={
+            "description": "Archive the article at this time (an embargo's end, a takedown); "
+            "after published_at"
+        },
+    )
     author_ids = ma.fields.List(
         ma.fields.Integer(strict=True),
         validate=ma.validate.Length(max=20),
