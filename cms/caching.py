@@ -9,7 +9,7 @@ an ETag hashed from their body (they are small and rarely hot).
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
@@ -69,9 +69,17 @@ def versioned_etag(table: str, id_: int, version: Any, updated_at: datetime) -> 
     return strong_etag(table, id_, version, updated_at.isoformat())
 
 
-def list_etag(scope: str) -> str:
-    """A list's validator: its URL, who is asking, and the content generation."""
-    return strong_etag(request.full_path, scope, content_generation())
+def list_etag(scope: str, *parts: Any) -> str:
+    """A list's validator: its URL, who is asking, the content generation, and what
+    else its content depends on (the clock's place on the content timeline)."""
+    return strong_etag(request.full_path, scope, content_generation(), *parts)
+
+
+def fresh_for_at_most(seconds: int | None) -> None:
+    """Public caches may keep this response no longer than `seconds` (None: no limit
+    beyond the configured max-age), because what it shows changes then."""
+    if seconds is not None:
+        g.fresh_for = min(seconds, g.get("fresh_for", seconds))
 
 
 _GENERATION = "SELECT generation FROM content_state WHERE id = 1"
@@ -109,6 +117,15 @@ def raw_fetchone(sql: str, *params: Any) -> Any:
         # error (an unreachable database is a 503 here too, not a 500).
         raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error) from error
     return row
+
+
+def raw_time(value: datetime) -> Any:
+    """A UTC time as `raw_fetchone` parameters compare it with stored ones: SQLite's
+    text form as SQLAlchemy writes it (microseconds always: "…:00" sorts before
+    "…:00.000000"), an aware datetime elsewhere."""
+    if db.engine.dialect.name == "sqlite":
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 class LRU:
@@ -229,11 +246,16 @@ def _finish_get(response: Response) -> Response:
         response.cache_control.private = True
         response.cache_control.no_cache = True
     else:
+        fresh_for = g.get("fresh_for")
         response.cache_control.public = True
-        response.cache_control.max_age = config["CACHE_MAX_AGE"]
-        response.cache_control.s_maxage = config["CACHE_S_MAXAGE"]
+        response.cache_control.max_age = _at_most(config["CACHE_MAX_AGE"], fresh_for)
+        response.cache_control.s_maxage = _at_most(config["CACHE_S_MAXAGE"], fresh_for)
     response.vary.add("Authorization")
     return response
+
+
+def _at_most(seconds: int, limit: int | None) -> int:
+    return seconds if limit is None else min(seconds, limit)
 
 
 def init_caching(app: Flask) -> None:

@@ -294,9 +294,10 @@ def test_list_with_every_include_costs_the_same_queries_for_1_or_100_rows(
     assert one == hundred
     # Ordered stamps, rows with to-one joins (for articles not cached yet), authors,
     # tags, cited_by, full category, cover image, its srcset renditions and publication,
-    # count. (Plus one content-generation read per request on a raw cursor, unseen by
-    # these events.)
-    assert hundred == 10
+    # count, and the content timeline (upcoming publish/unpublish times, the earliest
+    # scheduled one), read once per content change. (Plus one content-generation read
+    # per request on a raw cursor, unseen by these events.)
+    assert hundred == 12
 
 
 def test_a_warm_list_costs_two_queries(client: FlaskClient, count_queries: QueryCounter) -> None:

@@ -35,7 +35,8 @@ def _header(description: str, *, required: bool = True) -> dict[str, Any]:
 
 ETAG = _header("Strong validator of this representation: send it back as If-Match")
 CACHE_CONTROL = _header(
-    "public, max-age, s-maxage for anonymous readers; private, no-cache with a token"
+    "public, max-age, s-maxage for anonymous readers (for articles, never past the next "
+    "scheduled publish or takedown they depend on); private, no-cache with a token"
 )
 VARY = _header("Authorization (and Accept where another media type is offered)")
 LAST_MODIFIED = _header("When the resource last changed (items that have one)", required=False)

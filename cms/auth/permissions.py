@@ -17,6 +17,7 @@ from cms.models import Article, ArticleAuthor, ArticleStatus, Author, Role, User
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.identifiers import unique_slug
+from cms.services.visibility import public_now
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +85,7 @@ def article_visibility(principal: Principal | None) -> list[ColumnElement[bool]]
     """Editors see everything; others see published articles and the ones they author."""
     if principal is not None and principal.at_least(Role.EDITOR):
         return []
-    published = Article.status == ArticleStatus.PUBLISHED
+    published = public_now()
     if principal is None or principal.user_id is None:
         return [published]
     return [or_(published, Article.id.in_(_owned_article_ids(principal.user_id)))]

@@ -8,6 +8,8 @@ for every writer of ORM rows: the API, the CLI, import and jobs. Writers that in
 with Core (feed ingest's bulk path) record their events with `record_events`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,9 +68,22 @@ class Change:
     changed: tuple[str, ...] = ()
 
 
+@contextmanager
+def as_system() -> Iterator[None]:
+    """Record what happens inside as the system's doing, not the request's caller (a
+    read that publishes what the scheduler has not yet)."""
+    g.acting_as_system = True
+    try:
+        yield
+    finally:
+        g.pop("acting_as_system", None)
+
+
 def current_actor() -> str | None:
     """Who the request acts as (its principal, once resolved); None outside a request."""
-    principal = g.get("principal") if has_app_context() else None
+    if not has_app_context() or g.get("acting_as_system"):
+        return None
+    principal = g.get("principal")
     if principal is None:
         return None
     if principal.token_id is not None:

@@ -28,9 +28,7 @@ _FLIPS = (
 
 @periodic("articles.publish_due")
 def publish_due() -> None:
-    # Publishing first: an article whose both times have passed goes live, then down.
-    for current, when, becomes in _FLIPS:
-        _flip_due(current, when, becomes)
+    flip_due(db.session)
     upcoming = min(
         (
             time
@@ -43,9 +41,16 @@ def publish_due() -> None:
         nudge(publish_due, eta=upcoming)
 
 
-def _flip_due(current: ArticleStatus, when: Any, becomes: ArticleStatus) -> None:
+def flip_due(session: DbSession) -> bool:
+    """Publish and archive what is due, committing per batch; True if anything was."""
+    # Publishing first: an article whose both times have passed goes live, then down.
+    return any([_flip(session, current, when, becomes) for current, when, becomes in _FLIPS])
+
+
+def _flip(session: DbSession, current: ArticleStatus, when: Any, becomes: ArticleStatus) -> bool:
+    flipped = False
     while True:
-        due = db.session.scalars(
+        due = session.scalars(
             select(Article)
             .where(Article.status == current, when <= utcnow())
             .order_by(when, Article.id)
@@ -53,11 +58,12 @@ def _flip_due(current: ArticleStatus, when: Any, becomes: ArticleStatus) -> None
         ).all()
         for article in due:
             article.status = becomes
-        db.session.flush()
-        index_articles(db.session, due)
-        db.session.commit()
+        session.flush()
+        index_articles(session, due)
+        session.commit()
+        flipped = flipped or bool(due)
         if len(due) < BATCH:
-            return
+            return flipped
 
 
 def _next_time(current: ArticleStatus, when: Any, before: datetime) -> datetime | None:

@@ -85,7 +85,8 @@ def stamp_query(*, rated: bool) -> AnySelect:
     return _STAMP_QUERIES[rated]
 
 
-_STAMP = (Article.id, Article.version, Article.updated_at)
+# unpublish_at: a public response may be kept until then at most.
+_STAMP = (Article.id, Article.version, Article.updated_at, Article.unpublish_at)
 _STAMP_QUERIES = {
     False: select(*_STAMP),
     True: select(*_STAMP).outerjoin(

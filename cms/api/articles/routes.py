@@ -31,22 +31,25 @@ from cms.auth.permissions import (
 from cms.auth.principal import Principal, current_principal
 from cms.caching import (
     conditional,
+    fresh_for_at_most,
     list_etag,
     not_modified,
     raw_fetchone,
+    raw_time,
     remember,
     require_if_match,
     strong_etag,
     versioned_etag,
 )
 from cms.extensions import db
-from cms.models import Article, ArticleStatus, Role
+from cms.models import Article, ArticleStatus, Role, utcnow
 from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services.articles import create_article, delete_article, update_article
 from cms.services.posts import export_post
 from cms.services.search import ranked_matches, search_terms, snippets
 from cms.services.users import ensure_byline
+from cms.services.visibility import catch_up, epoch, seconds_until, seconds_until_change
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
@@ -83,19 +86,29 @@ def _item_etag(stamp: Any) -> str:
 
 
 def _published_stamp() -> Any:
-    """The stamp of the published article a by-id or by-slug URL names, read raw:
+    """The stamp of the public article a by-id or by-slug URL names, read raw:
     anonymous revalidation is the hottest request a CDN makes."""
     args = request.view_args or {}
     column, value = ("id", args["article_id"]) if "article_id" in args else ("slug", args["slug"])
+    dialect = db.engine.dialect
+    now = raw_time(utcnow())
     row = raw_fetchone(
-        f"SELECT id, version, updated_at FROM articles WHERE {column} = ? "  # noqa: S608
-        "AND status = 'published'",
+        f"SELECT id, version, updated_at, unpublish_at FROM articles WHERE {column} = ? "  # noqa: S608
+        "AND status = 'published' AND published_at <= ? "
+        "AND (unpublish_at IS NULL OR unpublish_at > ?)",
         value,
+        now,
+        now,
     )  # column is one of two constants
     if row is None:
         return None
-    updated_at = UTCDateTime().process_result_value(row[2], db.engine.dialect)
-    return SimpleNamespace(id=row[0], version=row[1], updated_at=updated_at)
+    stamp_time = UTCDateTime().process_result_value
+    return SimpleNamespace(
+        id=row[0],
+        version=row[1],
+        updated_at=stamp_time(row[2], dialect),
+        unpublish_at=stamp_time(row[3], dialect),
+    )
 
 
 def _wants_markdown() -> bool:
@@ -119,11 +132,23 @@ def _revalidate_anonymously() -> Response | None:
     ):
         return None
     if request.endpoint == "articles.Articles":
-        return not_modified(list_etag(ANONYMOUS))
+        return not_modified(_public_list_etag(ANONYMOUS))
     if not _only_known_includes():
         return None
     stamp = _published_stamp()
-    return not_modified(_item_etag(stamp), stamp.updated_at) if stamp else None
+    if stamp is None:
+        return None
+    fresh_for_at_most(seconds_until(stamp.unpublish_at))
+    return not_modified(_item_etag(stamp), stamp.updated_at)
+
+
+def _public_list_etag(scope: str) -> str:
+    """A list's validator as of now: scheduled articles that came due are published
+    first, and the next instant anything appears or goes names the state (and bounds
+    how long the list may be kept)."""
+    catch_up(db.session)
+    fresh_for_at_most(seconds_until_change(db.session))
+    return list_etag(scope, epoch(db.session))
 
 
 def _only_known_includes() -> bool:
@@ -169,8 +194,11 @@ def article_response(
 def visible_stamp(where: ColumnElement[bool]) -> Any:
     """The stamp of the article `where` names, if the caller may see it; else a 404."""
     stamp = _stamp(where, current_principal())
+    if stamp is None and catch_up(db.session):  # a scheduled one the scheduler has not flipped
+        stamp = _stamp(where, current_principal())
     if stamp is None:
         fail(404, detail="No such article.")
+    fresh_for_at_most(seconds_until(stamp.unpublish_at))
     return stamp
 
 
@@ -228,7 +256,7 @@ class Articles(MethodView):
             and args.get("status", ArticleStatus.PUBLISHED) is not ArticleStatus.PUBLISHED
         ):
             fail(401, "missing_token", "Log in to list articles that are not published.")
-        etag = list_etag(principal.scope if principal else ANONYMOUS)
+        etag = _public_list_etag(principal.scope if principal else ANONYMOUS)
         if cached := not_modified(etag):
             return cached
         return conditional(json_response(_list(args, principal)), etag)
@@ -316,7 +344,7 @@ def _total(counted: Any, args: dict[str, Any], principal: Any) -> int:
     """The number of matches, remembered until the next content change (counting a
     large table on every page view costs more than the page itself)."""
     filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in _NOT_FILTERS))
-    key = ("articles", principal.scope if principal else "anonymous", filters)
+    key = ("articles", principal.scope if principal else "anonymous", filters, epoch(db.session))
     return remember(key, lambda: int(db.session.connection().scalar(counted) or 0))
 
 

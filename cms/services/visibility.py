@@ -1,0 +1,119 @@
+"""What the public sees, decided against the clock, to the second.
+
+An article is public while it is published, its published_at has come and its
+unpublish_at (if any) has not. Reads test that against the current time, so nothing is
+early or late whether the scheduler has run or not. Lists go further, since they are
+cached by validators: the content timeline (the times at which some article appears or
+goes) names the next instant the public lists change. It is part of every list's ETag,
+and no public max-age reaches past it, so a CDN never keeps a home page past a scheduled
+publish. A `scheduled` article whose time came before the scheduler flipped it is
+flipped by the first read that needs it (`catch_up`).
+"""
+
+import bisect
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import g
+from sqlalchemy import ColumnElement, and_, func, or_, select, union
+from sqlalchemy.orm.exc import StaleDataError
+
+from cms.caching import CACHES, LRU, content_generation
+from cms.models import Article, ArticleStatus, utcnow
+from cms.models.outbox import as_system
+from cms.services import DbSession
+from cms.services.publishing import flip_due
+
+# Upcoming times read at once; past the last of a full window, the next are read.
+WINDOW = 100
+
+
+def public_now(now: datetime | None = None) -> ColumnElement[bool]:
+    """Published, its time come, its takedown (if any) not yet."""
+    now = now or utcnow()
+    return and_(
+        Article.status == ArticleStatus.PUBLISHED,
+        Article.published_at <= now,
+        or_(Article.unpublish_at.is_(None), Article.unpublish_at > now),
+    )
+
+
+@dataclass(frozen=True)
+class Timeline:
+    generation: int
+    due_scheduled: datetime | None  # the earliest `scheduled` article's time
+    upcoming: tuple[datetime, ...]  # times after `read_at` at which the public set changes
+    complete: bool  # fewer than WINDOW: there is nothing after the last
+
+    def next_change(self, now: datetime) -> datetime | None:
+        """The first instant after `now` at which some article appears or goes."""
+        position = bisect.bisect_right(self.upcoming, now)
+        return self.upcoming[position] if position < len(self.upcoming) else None
+
+    def exhausted(self, now: datetime) -> bool:
+        return not self.complete and now >= self.upcoming[-1]
+
+
+_timelines = LRU(size=8)
+CACHES.append(_timelines)
+
+
+def timeline(session: DbSession) -> Timeline:
+    """The content timeline as of this content generation (read once per generation,
+    and again only when the clock passes a full window)."""
+    generation = content_generation()
+    found: Timeline | None = _timelines.get(generation)
+    if found is None or found.exhausted(utcnow()):
+        found = _read_timeline(session, generation)
+        _timelines.put(generation, found)
+    return found
+
+
+def _read_timeline(session: DbSession, generation: int) -> Timeline:
+    now = utcnow()
+    showing = Article.status.in_((ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED))
+    times = union(
+        select(Article.published_at.label("at")).where(showing, Article.published_at > now),
+        select(Article.unpublish_at.label("at")).where(showing, Article.unpublish_at > now),
+    ).subquery()
+    upcoming = session.scalars(select(times.c.at).order_by(times.c.at).limit(WINDOW)).all()
+    due = session.scalar(
+        select(func.min(Article.published_at)).where(Article.status == ArticleStatus.SCHEDULED)
+    )
+    return Timeline(generation, due, tuple(upcoming), len(upcoming) < WINDOW)
+
+
+def epoch(session: DbSession) -> str:
+    """Names the public state of lists as of now: changes at each timeline instant."""
+    upcoming = timeline(session).next_change(utcnow())
+    return upcoming.isoformat() if upcoming else "-"
+
+
+def seconds_until_change(session: DbSession) -> int | None:
+    """How long the public lists stay as they are (None: until the next write)."""
+    now = utcnow()
+    upcoming = timeline(session).next_change(now)
+    return None if upcoming is None else max(0, math.ceil((upcoming - now).total_seconds()))
+
+
+def seconds_until(when: datetime | None) -> int | None:
+    if when is None:
+        return None
+    return max(0, math.ceil((when - utcnow()).total_seconds()))
+
+
+def catch_up(session: DbSession) -> bool:
+    """Publish the scheduled articles whose time has come, if the scheduler has not yet
+    (the worker may be down or a second late). True when something was published."""
+    due = timeline(session).due_scheduled
+    if due is None or due > utcnow():
+        return False
+    try:
+        with as_system():
+            published = flip_due(session)
+    except StaleDataError:  # another process (the scheduler) flipped them first
+        session.rollback()
+        published = True
+    g.pop("content_generation", None)  # the commit moved it
+    return published
