@@ -63,6 +63,8 @@ def from_environment() -> dict[str, Any]:
         # On SIGTERM a worker finishes its running jobs for up to this long.
         "JOB_SHUTDOWN_SECONDS": int(os.environ.get("JOB_SHUTDOWN_SECONDS", 30)),
         "OUTBOX_KEEP_DAYS": int(os.environ.get("OUTBOX_KEEP_DAYS", 7)),
+        # Articles in the trash are purged (deleted for good) after this many days.
+        "TRASH_KEEP_DAYS": int(os.environ.get("TRASH_KEEP_DAYS", 30)),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(

@@ -134,6 +134,20 @@ def auth(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
 
 
 @pytest.fixture
+def login(client: FlaskClient, make_user: Callable[..., Any]) -> Callable[..., Any]:
+    """Log in a fresh user of a role: (the user, their Authorization headers)."""
+
+    def as_role(role: Role) -> tuple[Any, dict[str, str]]:
+        user = make_user(role)
+        body = client.post(
+            "/api/v1/auth/login", json={"email": user.email, "password": "correct horse battery"}
+        )
+        return user, {"Authorization": f"Bearer {body.json['access_token']}"}
+
+    return as_role
+
+
+@pytest.fixture
 def admin(client: FlaskClient, make_user: Callable[..., Any]) -> dict[str, str]:
     """Authorization headers of a freshly logged-in admin."""
     user = make_user(Role.ADMIN)

@@ -18,16 +18,6 @@ from tests.factories import ArticleFactory, AuthorFactory, TagFactory
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def login(client: FlaskClient, make_user: Callable[..., Any]) -> Callable[..., Any]:
-    def as_role(role: Role) -> tuple[Any, dict[str, str]]:
-        user = make_user(role)
-        body = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
-        return user, {"Authorization": f"Bearer {body.json['access_token']}"}
-
-    return as_role
-
-
 def byline_of(user: Any) -> Author:
     return AuthorFactory(user_id=user.id)
 

@@ -317,7 +317,12 @@ def test_a_deleted_item_does_not_come_back(
     fetch_feed(client, admin, feed_id)
     victim = articles(client, admin)[0]
     url = f"/api/v1/articles/{victim['id']}"
-    assert client.delete(url, headers={**admin, "If-Match": "*"}).status_code == 204
+    assert client.delete(url, headers={**admin, "If-Match": "*"}).status_code == 204  # trashed
+
+    assert fetch_feed(client, admin, feed_id)["new_items"] == 0
+    assert len(articles(client, admin)) == 1
+    purge = f"/api/v1/articles/trash/{victim['id']}"
+    assert client.delete(purge, headers={**admin, "If-Match": "*"}).status_code == 204
 
     assert fetch_feed(client, admin, feed_id)["new_items"] == 0
     assert db.session.query(Article).count() == 1

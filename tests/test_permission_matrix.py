@@ -108,6 +108,10 @@ def article_for(caller: Caller, scope: str) -> Any:
     return ArticleFactory(status=status, authors=[AuthorFactory()])
 
 
+def in_trash() -> Any:
+    return ArticleFactory(trashed_at=utcnow(), authors=[AuthorFactory()])
+
+
 def crud(
     endpoint: str,
     path: str,
@@ -176,6 +180,16 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         f"/api/v1/articles/{article_for(c, s).id}",
         None,
         204,
+    ),
+    ("articles.TrashedArticle", "DELETE"): lambda c, s: (
+        f"/api/v1/articles/trash/{in_trash().id}",
+        None,
+        204,
+    ),
+    ("articles.ArticleRestore", "POST"): lambda c, s: (
+        f"/api/v1/articles/{in_trash().id}/restore",
+        None,
+        200,
     ),
     **crud("tags.Tag", "tags", {"name": "T"}, {"name": "U"}, TagFactory),
     **crud("categories.Category", "categories", {"name": "C"}, {"name": "D"}, CategoryFactory),

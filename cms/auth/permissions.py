@@ -82,13 +82,15 @@ def _owned_article_ids(user_id: int) -> Any:
 
 
 def article_visibility(principal: Principal | None) -> list[ColumnElement[bool]]:
-    """Editors see everything; others see published articles and the ones they author."""
+    """Nobody reads the trash here (editors have its own list). Editors see the rest;
+    others see what is public now and the articles they author."""
+    kept = Article.trashed_at.is_(None)
     if principal is not None and principal.at_least(Role.EDITOR):
-        return []
+        return [kept]
     published = public_now()
     if principal is None or principal.user_id is None:
-        return [published]
-    return [or_(published, Article.id.in_(_owned_article_ids(principal.user_id)))]
+        return [kept, published]
+    return [kept, or_(published, Article.id.in_(_owned_article_ids(principal.user_id)))]
 
 
 def owns(principal: Principal, article: Article) -> bool:

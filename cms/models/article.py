@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cms.models.base import Base, Timestamped, string_enum
+from cms.models.base import Base, Timestamped, string_enum, utcnow
 from cms.models.media import Image
 from cms.models.people import Author
 from cms.models.publication import Publication
@@ -122,6 +122,9 @@ class Article(Timestamped, Base):
     published_at: Mapped[datetime | None]
     # When a published article comes down by itself (embargo expiry, a takedown).
     unpublish_at: Mapped[datetime | None] = mapped_column(index=True)
+    # In the trash since (a DELETE): gone from every read until restored or purged; its
+    # slug and resource_id stay taken meanwhile.
+    trashed_at: Mapped[datetime | None] = mapped_column(index=True)
 
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT")
@@ -164,3 +167,16 @@ class Article(Timestamped, Base):
     publication: Mapped[Publication | None] = relationship()
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
+class ArticleSlug(Base):
+    """A slug an article had: it answers with a redirect to the article's current one.
+    The latest article to give a slug up owns its redirect; a current slug wins."""
+
+    __tablename__ = "article_slugs"
+
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    retired_at: Mapped[datetime] = mapped_column(default=utcnow)

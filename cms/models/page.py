@@ -30,12 +30,13 @@ class Page(Timestamped, Versioned, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
 
     cited_articles: Mapped[list[Article]] = relationship(secondary=page_citations)
-    # What anonymous readers may see of the citations: drafts stay hidden.
+    # What anonymous readers may see of the citations: drafts and the trash stay hidden.
     published_citations: Mapped[list[Article]] = relationship(
         secondary=page_citations,
         secondaryjoin=lambda: (
             (Article.id == page_citations.c.article_id)
             & (Article.status == ArticleStatus.PUBLISHED)
+            & Article.trashed_at.is_(None)
         ),
         order_by=lambda: Article.published_at.desc(),
         viewonly=True,

@@ -61,7 +61,9 @@ def _feeds_of(publication: Publication) -> Select[Any]:
 SHOWN_ELSEWHERE = (
     # A page lists its published citations (id, slug, title), newest first; a deleted
     # article leaves the list (its citation row cascades away in the database).
-    ShownElsewhere(Article, ("slug", "title", "status", "published_at"), _citing_pages),
+    ShownElsewhere(
+        Article, ("slug", "title", "status", "published_at", "trashed_at"), _citing_pages
+    ),
     # A user shows the byline linked to it (author_id).
     ShownElsewhere(Author, ("user", "user_id"), _linked_users),
     # A feed shows its publication as a reference (id, slug, name).

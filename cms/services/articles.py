@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from cms.models import (
     Article,
+    ArticleSlug,
     ArticleStatus,
     BodyFormat,
     Change,
@@ -58,7 +59,11 @@ def create_article(session: DbSession, data: dict[str, Any]) -> Article:
 
 def update_article(session: DbSession, article: Article, data: dict[str, Any]) -> Article:
     schedule = (article.status, article.published_at, article.unpublish_at)
+    old_slug = article.slug
     _apply(session, article, data)
+    if article.slug != old_slug:
+        # The old URL keeps working: it redirects here (the latest to give it up owns it).
+        session.merge(ArticleSlug(slug=old_slug, article_id=article.id, retired_at=utcnow()))
     # Relation-only edits leave the row untouched; bump it so version and ETag move.
     article.updated_at = utcnow()
     session.flush()
@@ -68,9 +73,18 @@ def update_article(session: DbSession, article: Article, data: dict[str, Any]) -
     return article
 
 
+def trash_article(article: Article) -> None:
+    """Move it to the trash: out of every read, its slug and resource_id still taken."""
+    article.trashed_at = utcnow()
+
+
+def restore_article(article: Article) -> None:
+    article.trashed_at = None
+
+
 def delete_article(session: DbSession, article: Article) -> None:
-    """Delete it (its links, search document and feed items go with it, by cascade);
-    the caller's commit checks the version it read."""
+    """Delete it for good (its links, old slugs, search document and feed items go with
+    it, by cascade); the caller's commit checks the version it read."""
     session.delete(article)
 
 

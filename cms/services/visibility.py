@@ -72,7 +72,10 @@ def timeline(session: DbSession) -> Timeline:
 
 def _read_timeline(session: DbSession, generation: int) -> Timeline:
     now = utcnow()
-    showing = Article.status.in_((ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED))
+    showing = and_(
+        Article.status.in_((ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED)),
+        Article.trashed_at.is_(None),
+    )
     times = union(
         select(Article.published_at.label("at")).where(showing, Article.published_at > now),
         select(Article.unpublish_at.label("at")).where(showing, Article.unpublish_at > now),

@@ -42,10 +42,10 @@ from cms.caching import (
     versioned_etag,
 )
 from cms.extensions import db
-from cms.models import Article, ArticleStatus, Role, utcnow
+from cms.models import Article, ArticleSlug, ArticleStatus, Role, utcnow
 from cms.models.base import UTCDateTime
 from cms.problems import fail
-from cms.services.articles import create_article, delete_article, update_article
+from cms.services.articles import create_article, trash_article, update_article
 from cms.services.posts import export_post
 from cms.services.search import ranked_matches, search_terms, snippets
 from cms.services.users import ensure_byline
@@ -81,7 +81,7 @@ def _stamp(where: ColumnElement[bool], principal: Any) -> Any:
     return db.session.connection().execute(query).first()
 
 
-def _item_etag(stamp: Any) -> str:
+def item_etag(stamp: Any) -> str:
     return versioned_etag(Article.__tablename__, stamp.id, stamp.version, stamp.updated_at)
 
 
@@ -94,7 +94,7 @@ def _published_stamp() -> Any:
     now = raw_time(utcnow())
     row = raw_fetchone(
         f"SELECT id, version, updated_at, unpublish_at FROM articles WHERE {column} = ? "  # noqa: S608
-        "AND status = 'published' AND published_at <= ? "
+        "AND status = 'published' AND trashed_at IS NULL AND published_at <= ? "
         "AND (unpublish_at IS NULL OR unpublish_at > ?)",
         value,
         now,
@@ -139,7 +139,7 @@ def _revalidate_anonymously() -> Response | None:
     if stamp is None:
         return None
     fresh_for_at_most(seconds_until(stamp.unpublish_at))
-    return not_modified(_item_etag(stamp), stamp.updated_at)
+    return not_modified(item_etag(stamp), stamp.updated_at)
 
 
 def _public_list_etag(scope: str) -> str:
@@ -177,10 +177,19 @@ def article_response(
     args: dict[str, Any],
     status: int = 200,
     headers: dict[str, str] | None = None,
+    *,
+    renamed_from: str | None = None,
 ) -> Response:
-    """One visible article, with a validator computed before anything is rendered."""
-    stamp = visible_stamp(where)
-    etag = _item_etag(stamp)
+    """One visible article, with a validator computed before anything is rendered.
+    With `renamed_from`, a slug the article had redirects to its current one."""
+    stamp = _visible_stamp_or_none(where)
+    if stamp is None and renamed_from is not None:
+        stamp = _visible_stamp_or_none(Article.id == _renamed(renamed_from))
+        if stamp is not None:
+            return _moved_to(stamp.id)
+    if stamp is None:
+        fail(404, detail="No such article.")
+    etag = item_etag(stamp)
     if status == 200 and _wants_markdown():
         return markdown_response(stamp)
     if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
@@ -193,13 +202,33 @@ def article_response(
 
 def visible_stamp(where: ColumnElement[bool]) -> Any:
     """The stamp of the article `where` names, if the caller may see it; else a 404."""
+    stamp = _visible_stamp_or_none(where)
+    if stamp is None:
+        fail(404, detail="No such article.")
+    return stamp
+
+
+def _visible_stamp_or_none(where: ColumnElement[bool]) -> Any:
     stamp = _stamp(where, current_principal())
     if stamp is None and catch_up(db.session):  # a scheduled one the scheduler has not flipped
         stamp = _stamp(where, current_principal())
-    if stamp is None:
-        fail(404, detail="No such article.")
-    fresh_for_at_most(seconds_until(stamp.unpublish_at))
+    if stamp is not None:
+        fresh_for_at_most(seconds_until(stamp.unpublish_at))
     return stamp
+
+
+def _renamed(slug: str) -> int | None:
+    """The article that gave this slug up last (a current slug never gets here)."""
+    return db.session.scalar(select(ArticleSlug.article_id).where(ArticleSlug.slug == slug))
+
+
+def _moved_to(article_id: int) -> Response:
+    """301 to the article's current slug URL, with the same query."""
+    slug = db.session.scalar(select(Article.slug).where(Article.id == article_id))
+    location = url_for("articles.ArticleBySlug", slug=slug)
+    if request.query_string:
+        location = f"{location}?{request.query_string.decode()}"
+    return Response(status=301, headers={"Location": location})
 
 
 def markdown_response(stamp: Any) -> Response:
@@ -211,7 +240,7 @@ def markdown_response(stamp: Any) -> Response:
     assert article is not None  # just stamped, in this transaction
     as_written = _may_edit(current_principal(), article)
     version = "as written" if as_written else "sanitized"
-    etag = strong_etag(_item_etag(stamp), MARKDOWN, version)
+    etag = strong_etag(item_etag(stamp), MARKDOWN, version)
     if cached := not_modified(etag, stamp.updated_at):
         return cached
     response = Response(export_post(article, as_written=as_written), mimetype=MARKDOWN)
@@ -372,7 +401,7 @@ class ArticleById(MethodView):
         """
         article = _article_to_change(article_id)
         data = authorize_article_write(db.session, require_principal(), article, data)
-        require_if_match(_item_etag(article))
+        require_if_match(item_etag(article))
         update_article(db.session, article, data)
         return article_response(Article.id == article_id, {})
 
@@ -381,14 +410,17 @@ class ArticleById(MethodView):
     @blp.errors(404)
     @blp.doc(operationId="deleteArticle")
     def delete(self, article_id: int) -> None:
-        """Delete an article
+        """Move an article to the trash
 
-        Needs If-Match. Editors delete any article; authors their own.
+        Needs If-Match. Editors trash any article; authors their own. A trashed
+        article is gone from every read, search and count; its slug and resource_id
+        stay taken. Editors restore it from the trash or purge it; it is purged by
+        itself after TRASH_KEEP_DAYS.
         """
         article = _article_to_change(article_id)
         authorize_article_delete(require_principal(), article)
-        require_if_match(_item_etag(article))
-        delete_article(db.session, article)
+        require_if_match(item_etag(article))
+        trash_article(article)
 
 
 @blp.route("/slug/<string:slug>")
@@ -397,6 +429,12 @@ class ArticleBySlug(MethodView):
     @blp.response(200, ArticleSchema)
     @blp.errors(404)
     @blp.doc(operationId="getArticleBySlug", description=ALSO_MARKDOWN)
+    @blp.alt_response(
+        301, description="Moved Permanently: the slug was renamed; Location has the current URL"
+    )
     def get(self, args: dict[str, Any], slug: str) -> Response:
-        """Get an article by slug"""
-        return article_response(Article.slug == slug, args)
+        """Get an article by slug
+
+        A slug the article had before answers 301 with the current one in Location.
+        """
+        return article_response(Article.slug == slug, args, renamed_from=slug)

@@ -189,6 +189,12 @@ class ArticleSchema(ResponseSchema):
     )
 
 
+class TrashedArticleSchema(ArticleSchema):
+    """An article in the trash."""
+
+    trashed_at = ma.fields.AwareDateTime()
+
+
 class ArticleFieldsSchema(ArticleSchema):
     """An article of a list asked for with `fields`: id and the fields named."""
 
