@@ -7,6 +7,7 @@ file has a recipe for calling it.
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -21,6 +22,7 @@ from cms.auth.principal import RANKS
 from cms.auth.tokens import create_api_token, issue_token_pair
 from cms.extensions import db
 from cms.models import ArticleStatus, Author, Feed, Job, JobState, Role, User, utcnow
+from cms.services.previews import issue_preview
 from tests.conftest import FAST_PASSWORD
 from tests.factories import (
     ArticleFactory,
@@ -108,6 +110,14 @@ def article_for(caller: Caller, scope: str) -> Any:
     return ArticleFactory(status=status, authors=[AuthorFactory()])
 
 
+def preview() -> tuple[int, int]:
+    """(article id, preview id) of a live preview of a draft."""
+    article = ArticleFactory(status=ArticleStatus.DRAFT, authors=[AuthorFactory()])
+    token, _ = issue_preview(db.session, article, lifetime=timedelta(hours=1), created_by_id=None)
+    db.session.commit()
+    return article.id, token.id
+
+
 def in_trash() -> Any:
     return ArticleFactory(trashed_at=utcnow(), authors=[AuthorFactory()])
 
@@ -190,6 +200,16 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         f"/api/v1/articles/{in_trash().id}/restore",
         None,
         200,
+    ),
+    ("articles.ArticlePreviews", "POST"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}/previews",
+        {},
+        201,
+    ),
+    ("articles.ArticlePreviewById", "DELETE"): lambda c, s: (
+        "/api/v1/articles/{}/previews/{}".format(*preview()),
+        None,
+        204,
     ),
     **crud("tags.Tag", "tags", {"name": "T"}, {"name": "U"}, TagFactory),
     **crud("categories.Category", "categories", {"name": "C"}, {"name": "D"}, CategoryFactory),

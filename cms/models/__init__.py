@@ -9,7 +9,7 @@ from cms.models.article import (
     ArticleTag,
     BodyFormat,
 )
-from cms.models.auth import ApiToken, RevokedToken
+from cms.models.auth import ApiToken, PreviewToken, RevokedToken
 from cms.models.base import Base, utcnow
 from cms.models.feed import Feed, FeedItem, FetchOutcome, ItemStatus
 from cms.models.job import Job, JobState, TaskLock
@@ -47,6 +47,7 @@ __all__ = [
     "Job",
     "JobState",
     "Page",
+    "PreviewToken",
     "Publication",
     "Rendition",
     "RevokedToken",

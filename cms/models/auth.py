@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cms.models.base import Base, Timestamped, string_enum
+from cms.models.base import Base, Timestamped, string_enum, utcnow
 from cms.models.people import Role
 
 
@@ -52,3 +52,21 @@ class LoginFailure(Base):
     guess: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PreviewToken(Base):
+    """A short-lived link for one unpublished article: whoever holds it reads that
+    article and nothing else (not a credential for anything). Only the SHA-256 of the
+    secret is stored."""
+
+    __tablename__ = "preview_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,136 @@
+"""Preview links (editors issue and revoke them; anyone holding one reads that article)."""
+
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, url_for
+from flask.views import MethodView
+from sqlalchemy import select
+
+from cms.api.articles.read import load_articles, stamp_query
+from cms.api.articles.routes import blp
+from cms.api.articles.schemas import ArticleSchema
+from cms.api.common import public_url
+from cms.api.framework import json_response
+from cms.api.openapi import ResponseSchema
+from cms.api.operation_docs import UNCACHED
+from cms.auth.permissions import require_principal
+from cms.caching import require_if_match, strong_etag
+from cms.extensions import db
+from cms.models import Article, PreviewToken, Role, utcnow
+from cms.problems import fail
+from cms.services.previews import issue_preview, previewed_article_id
+
+WEEK = 7 * 24 * 3600
+
+
+class PreviewRequestSchema(ma.Schema):
+    expires_in = ma.fields.Integer(
+        strict=True,
+        load_default=3600,
+        validate=ma.validate.Range(min=60, max=WEEK),
+        metadata={"description": "Seconds the link works (1 minute to 7 days)"},
+    )
+
+
+class PreviewSchema(ResponseSchema):
+    """A preview link. Its secret is only ever in the creation response."""
+
+    id = ma.fields.Integer()
+    article_id = ma.fields.Integer()
+    expires_at = ma.fields.AwareDateTime()
+    token = ma.fields.String(metadata={"description": "The secret: shown once"})
+    url = ma.fields.String(metadata={"description": "Where the article can be read with it"})
+
+
+def _preview_etag(preview: PreviewToken) -> str:
+    return strong_etag(PreviewToken.__tablename__, preview.id, preview.revoked_at)
+
+
+def _previewable(article_id: int) -> Article:
+    article = db.session.scalar(
+        select(Article).where(Article.id == article_id, Article.trashed_at.is_(None))
+    )
+    if article is None:
+        fail(404, detail="No such article.")
+    return article
+
+
+@blp.route("/<int:article_id>/previews")
+class ArticlePreviews(MethodView):
+    @blp.requires(Role.EDITOR)
+    @blp.arguments(PreviewRequestSchema)
+    @blp.response(201, PreviewSchema)
+    @blp.errors(404)
+    @blp.doc(operationId="createArticlePreview")
+    def post(self, data: dict[str, Any], article_id: int) -> Response:
+        """Issue a preview link to an article
+
+        Whoever holds the link reads this article (even unpublished) at its URL, and
+        nothing else, until it expires or is revoked. The secret is shown once.
+        """
+        preview, secret = issue_preview(
+            db.session,
+            _previewable(article_id),
+            lifetime=timedelta(seconds=data["expires_in"]),
+            created_by_id=require_principal().user_id,
+        )
+        location = url_for("articles.ArticlePreview", secret=secret)
+        body = {
+            "id": preview.id,
+            "article_id": article_id,
+            "expires_at": preview.expires_at,
+            "token": secret,
+            "url": public_url(location),
+        }
+        headers = {"Location": location, "ETag": f'"{_preview_etag(preview)}"'}
+        return json_response(body, 201, headers)
+
+
+@blp.route("/<int:article_id>/previews/<int:preview_id>")
+class ArticlePreviewById(MethodView):
+    @blp.requires(Role.EDITOR)
+    @blp.response(204)
+    @blp.errors(404)
+    @blp.doc(operationId="revokeArticlePreview")
+    def delete(self, article_id: int, preview_id: int) -> None:
+        """Revoke a preview link: it stops working at once"""
+        preview = db.session.scalar(
+            select(PreviewToken).where(
+                PreviewToken.id == preview_id,
+                PreviewToken.article_id == article_id,
+                PreviewToken.revoked_at.is_(None),
+            )
+        )
+        if preview is None:
+            fail(404, detail="No such preview.")
+        require_if_match(_preview_etag(preview))
+        preview.revoked_at = utcnow()
+
+
+@blp.route("/preview/<string:secret>")
+class ArticlePreview(MethodView):
+    @blp.response(200, ArticleSchema)
+    @blp.errors(404)
+    @blp.doc(operationId="previewArticle", security=[], **{UNCACHED: True})
+    def get(self, secret: str) -> Response:
+        """Read an article through a preview link
+
+        No credentials: the link is the permission. Never cached.
+        """
+        article_id = previewed_article_id(db.session, secret)
+        stamp = None
+        if article_id is not None:
+            query = stamp_query(rated=False).where(
+                Article.id == article_id, Article.trashed_at.is_(None)
+            )
+            stamp = db.session.connection().execute(query).first()
+        if stamp is None:
+            fail(404, detail="No such preview, or it expired or was revoked.")
+        [article] = load_articles(db.session, [stamp])
+        response = json_response(article)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response

@@ -1,0 +1,80 @@
+"""Issue 14: a preview link opens one unpublished article to whoever holds it, and
+nothing else; it expires and can be revoked."""
+
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from flask.testing import FlaskClient
+
+from cms.models import ArticleStatus, Role, utcnow
+from tests.conftest import remove
+from tests.factories import ArticleFactory
+
+
+def issue(client: FlaskClient, headers: dict[str, str], article_id: int, **body: Any) -> Any:
+    created = client.post(f"/api/v1/articles/{article_id}/previews", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    return created
+
+
+def test_a_preview_opens_its_article_and_nothing_else(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    draft = ArticleFactory(status=ArticleStatus.DRAFT, title="Draft A")
+    other = ArticleFactory(status=ArticleStatus.DRAFT, title="Draft B")
+    created = issue(client, admin, draft.id)
+    link, secret = created.headers["Location"], created.json["token"]
+
+    read = client.get(link)
+    assert read.status_code == 200
+    assert (read.json["id"], read.json["status"]) == (draft.id, "draft")
+    assert read.headers["Cache-Control"] == "no-store"  # no CDN keeps a draft
+    assert "ETag" not in read.headers
+    # The secret is no credential: not for B, not for a list, not for A's own URL.
+    as_bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get(f"/api/v1/articles/{other.id}", headers=as_bearer).status_code == 401
+    assert client.get("/api/v1/articles", headers=as_bearer).status_code == 401
+    assert client.get(f"/api/v1/articles/{draft.id}").status_code == 404
+    assert client.get(f"/api/v1/articles/preview/{secret}x").status_code == 404
+
+
+def test_a_preview_expires_and_can_be_revoked(client: FlaskClient, admin: dict[str, str]) -> None:
+    draft = ArticleFactory(status=ArticleStatus.DRAFT)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        short = issue(client, admin, draft.id, expires_in=60).headers["Location"]
+        revoked = issue(client, admin, draft.id)
+        clock.shift(timedelta(seconds=59))
+        assert client.get(short).status_code == 200
+        clock.shift(timedelta(seconds=1))
+        assert client.get(short).status_code == 404
+
+        url = f"/api/v1/articles/{draft.id}/previews/{revoked.json['id']}"
+        assert client.delete(url, headers=admin).status_code == 428
+        revoke = client.delete(url, headers={**admin, "If-Match": revoked.headers["ETag"]})
+        assert revoke.status_code == 204
+        assert client.get(revoked.headers["Location"]).status_code == 404
+        assert client.delete(url, headers={**admin, "If-Match": "*"}).status_code == 404
+
+
+def test_a_trashed_article_has_no_preview(client: FlaskClient, admin: dict[str, str]) -> None:
+    draft = ArticleFactory(status=ArticleStatus.DRAFT)
+    link = issue(client, admin, draft.id).headers["Location"]
+    assert remove(client, f"/api/v1/articles/{draft.id}", headers=admin).status_code == 204
+    assert client.get(link).status_code == 404
+    refused = client.post(f"/api/v1/articles/{draft.id}/previews", json={}, headers=admin)
+    assert refused.status_code == 404
+
+
+def test_previews_are_issued_by_editors_for_a_week_at_most(
+    client: FlaskClient, login: Any, admin: dict[str, str]
+) -> None:
+    _, author = login(Role.AUTHOR)
+    own = client.post("/api/v1/articles", json={"title": "Mine"}, headers=author).json
+    refused = client.post(f"/api/v1/articles/{own['id']}/previews", json={}, headers=author)
+    assert refused.status_code == 403
+    too_long = client.post(
+        f"/api/v1/articles/{own['id']}/previews", json={"expires_in": 8 * 86400}, headers=admin
+    )
+    assert too_long.status_code == 422
+    assert "expires_in" in too_long.json["errors"]
