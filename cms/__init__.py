@@ -86,6 +86,7 @@ def _register_jobs() -> None:
     import cms.services.polling
     import cms.services.publishing
     import cms.services.rendering
+    import cms.services.revisions
     import cms.services.trash
     import cms.worker  # noqa: F401
 

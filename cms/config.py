@@ -65,6 +65,9 @@ def from_environment() -> dict[str, Any]:
         "OUTBOX_KEEP_DAYS": int(os.environ.get("OUTBOX_KEEP_DAYS", 7)),
         # Articles in the trash are purged (deleted for good) after this many days.
         "TRASH_KEEP_DAYS": int(os.environ.get("TRASH_KEEP_DAYS", 30)),
+        # Revisions kept per article (the newest), and their age limit (the latest stays).
+        "REVISIONS_KEEP": int(os.environ.get("REVISIONS_KEEP", 50)),
+        "REVISIONS_KEEP_DAYS": int(os.environ.get("REVISIONS_KEEP_DAYS", 365)),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(

@@ -211,6 +211,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         None,
         204,
     ),
+    ("articles.ArticleRevisionRestore", "POST"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}/revisions/1/restore",
+        None,
+        200,
+    ),
     **crud("tags.Tag", "tags", {"name": "T"}, {"name": "U"}, TagFactory),
     **crud("categories.Category", "categories", {"name": "C"}, {"name": "D"}, CategoryFactory),
     **crud("authors.Author", "authors", {"name": "A"}, {"bio": "b"}, AuthorFactory),

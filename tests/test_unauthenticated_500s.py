@@ -141,7 +141,11 @@ def test_every_int_path_segment_refuses_overflow(
         for number in HUGE_INTEGERS:
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 for headers in callers:
-                    response = client.open(url_of(rule, number), method=method, headers=headers)
+                    url = url_of(rule, number)
+                    response = client.open(url, method=method, headers=headers)
+                    if len(url) > 8000:  # three 5,000-digit ids: refused for length first
+                        assert_problem(response, 414, "uri_too_long")
+                        continue
                     # No row has such an id: the URL names nothing.
                     assert_problem(response, 404, "not_found")
 

@@ -2,6 +2,7 @@
 
 from cms.api.articles import posts as _article_posts  # noqa: F401 - registers its routes
 from cms.api.articles import previews as _article_previews  # noqa: F401 - registers its routes
+from cms.api.articles import revisions as _article_revisions  # noqa: F401 - registers its routes
 from cms.api.articles import trash as _article_trash  # noqa: F401 - registers its routes
 from cms.api.articles.routes import blp as articles_blp
 from cms.api.auth.routes import blp as auth_blp

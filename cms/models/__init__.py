@@ -18,6 +18,7 @@ from cms.models.outbox import Change, ContentEvent, record_events
 from cms.models.page import Page, page_citations
 from cms.models.people import Author, Role, User
 from cms.models.publication import Publication
+from cms.models.revision import ArticleRevision
 from cms.models.search import ContentState, SearchDocument
 from cms.models.source_copy import SourceCopy
 from cms.models.taxonomy import Category, Tag
@@ -28,6 +29,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "ArticleAuthor",
+    "ArticleRevision",
     "ArticleSlug",
     "ArticleStatus",
     "ArticleTag",
