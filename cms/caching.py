@@ -234,7 +234,7 @@ def require_if_match(current_etag: str) -> None:
 def _finish_get(response: Response) -> Response:
     """Every successful GET: an ETag (hashed from the body unless the view set a cheaper
     one), the matching 304, and Cache-Control for CDNs or for the caller alone."""
-    if request.method not in ("GET", "HEAD") or response.status_code not in (200, 301, 304):
+    if request.method not in ("GET", "HEAD") or response.status_code not in (200, 304):
         return response
     if response.cache_control.no_store:  # probes, whose answer is now or never
         return response

@@ -14,6 +14,7 @@ from cms.extensions import db
 from cms.models import (
     Article,
     ArticleAuthor,
+    ArticleRevision,
     ArticleSlug,
     ArticleStatus,
     Role,
@@ -95,6 +96,7 @@ def test_a_purged_article_is_gone_with_its_links_slugs_and_search_row(
     assert count(ArticleAuthor, ArticleAuthor.article_id == article["id"]) == 0
     assert count(ArticleSlug, ArticleSlug.article_id == article["id"]) == 0
     assert count(SearchDocument, SearchDocument.article_id == article["id"]) == 0
+    assert count(ArticleRevision, ArticleRevision.article_id == article["id"]) == 0
     assert client.get("/api/v1/articles/slug/first").status_code == 404
 
 
@@ -130,7 +132,7 @@ def test_an_old_slug_answers_301_with_the_current_one(
         moved = client.get(f"/api/v1/articles/slug/{old}?include=tags")
         assert moved.status_code == 301
         assert moved.headers["Location"] == "/api/v1/articles/slug/newest-name?include=tags"
-        assert moved.cache_control.public  # CDNs keep the redirect like the page
+        assert moved.cache_control.no_cache  # revalidated: a rename back must not loop
     assert client.get("/api/v1/articles/slug/newest-name").status_code == 200
 
     # A slug given up can be taken: the current holder wins over the redirect.
@@ -143,13 +145,51 @@ def test_an_old_slug_answers_301_with_the_current_one(
     assert moved.headers["Location"] == "/api/v1/articles/slug/new-name"
 
 
-def test_a_renamed_draft_does_not_redirect_strangers(
+def test_a_renamed_draft_leaves_no_redirect(client: FlaskClient, admin: dict[str, str]) -> None:
+    """A draft's working slugs were never public: publishing it must not reveal them."""
+    article = create(client, admin, slug="acme-layoffs-confidential", status="draft")
+    item = f"/api/v1/articles/{article['id']}"
+    renamed = edit(client, item, json={"slug": "acme-news", "status": "published"}, headers=admin)
+    assert renamed.status_code == 200
+
+    assert client.get("/api/v1/articles/slug/acme-layoffs-confidential").status_code == 404
+    old = client.get("/api/v1/articles/slug/acme-layoffs-confidential", headers=admin)
+    assert old.status_code == 404
+    assert db.session.get(Article, article["id"]).status is ArticleStatus.PUBLISHED
+
+
+def test_an_import_does_not_write_into_the_trash_even_when_a_read_publishes(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
-    article = create(client, admin, slug="secret-draft", status="draft")
-    item = f"/api/v1/articles/{article['id']}"
-    assert edit(client, item, json={"slug": "still-secret"}, headers=admin).status_code == 200
+    """The import's refusal rolls back whole, although the 4xx path publishes a due
+    scheduled article first (that read commits only its own flip)."""
+    article = create(client, admin, title="Trashed one")
+    assert remove(client, f"/api/v1/articles/{article['id']}", headers=admin).status_code == 204
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        when = (utcnow() + timedelta(seconds=5)).isoformat()
+        create(client, admin, title="Due", status="scheduled", published_at=when)
+        clock.shift(timedelta(seconds=6))
+        post = "---\ntitle: Trashed one\ndate: 2026-01-01\n---\n<p>OVERWRITTEN</p>"
+        imported = client.post("/api/v1/articles/import", json={"markdown": post}, headers=admin)
+        assert imported.status_code == 422
+        assert "trash" in imported.json["errors"]["title"][0]
+    db.session.expire_all()
+    assert db.session.get(Article, article["id"]).body_html == "<p>zebra</p>"
 
-    assert client.get("/api/v1/articles/slug/secret-draft").status_code == 404
-    assert client.get("/api/v1/articles/slug/secret-draft", headers=admin).status_code == 301
-    assert db.session.get(Article, article["id"]).status is ArticleStatus.DRAFT
+
+def test_a_page_cites_only_what_is_public_now(client: FlaskClient, admin: dict[str, str]) -> None:
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        later = (utcnow() + timedelta(hours=3)).isoformat()
+        soon_gone = (utcnow() + timedelta(seconds=10)).isoformat()
+        hidden = create(client, admin, title="Not yet", published_at=later)
+        going = create(client, admin, title="Going", unpublish_at=soon_gone)
+        page = client.post(
+            "/api/v1/pages",
+            json={"title": "Topic", "type": "Approach", "article_ids": [hidden["id"], going["id"]]},
+            headers=admin,
+        )
+        assert page.status_code == 201, page.json
+        url = f"/api/v1/pages/{page.json['id']}"
+        assert [a["id"] for a in client.get(url).json["cited_articles"]] == [going["id"]]
+        clock.shift(timedelta(seconds=10))
+        assert client.get(url).json["cited_articles"] == []

@@ -4,7 +4,7 @@ from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.models.article import Article, ArticleStatus
-from cms.models.base import Base, Timestamped, Versioned
+from cms.models.base import Base, Timestamped, Versioned, utcnow
 
 page_citations = Table(
     "page_citations",
@@ -41,3 +41,15 @@ class Page(Timestamped, Versioned, Base):
         order_by=lambda: Article.published_at.desc(),
         viewonly=True,
     )
+
+    @property
+    def public_citations(self) -> list[Article]:
+        """The published citations public now: their time come, their takedown not."""
+        now = utcnow()
+        return [
+            article
+            for article in self.published_citations
+            if article.published_at is not None
+            and article.published_at <= now
+            and (article.unpublish_at is None or article.unpublish_at > now)
+        ]

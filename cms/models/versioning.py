@@ -62,7 +62,9 @@ SHOWN_ELSEWHERE = (
     # A page lists its published citations (id, slug, title), newest first; a deleted
     # article leaves the list (its citation row cascades away in the database).
     ShownElsewhere(
-        Article, ("slug", "title", "status", "published_at", "trashed_at"), _citing_pages
+        Article,
+        ("slug", "title", "status", "published_at", "unpublish_at", "trashed_at"),
+        _citing_pages,
     ),
     # A user shows the byline linked to it (author_id).
     ShownElsewhere(Author, ("user", "user_id"), _linked_users),

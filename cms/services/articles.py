@@ -59,10 +59,11 @@ def create_article(session: DbSession, data: dict[str, Any]) -> Article:
 
 def update_article(session: DbSession, article: Article, data: dict[str, Any]) -> Article:
     schedule = (article.status, article.published_at, article.unpublish_at)
-    old_slug = article.slug
+    old_slug, was_public = article.slug, article.status is ArticleStatus.PUBLISHED
     _apply(session, article, data)
-    if article.slug != old_slug:
-        # The old URL keeps working: it redirects here (the latest to give it up owns it).
+    if article.slug != old_slug and was_public:
+        # The old URL keeps working: it redirects here (the latest to give it up owns
+        # it). Only a URL the public had: a draft's working slugs stay unknown.
         session.merge(ArticleSlug(slug=old_slug, article_id=article.id, retired_at=utcnow()))
     # Relation-only edits leave the row untouched; bump it so version and ETag move.
     article.updated_at = utcnow()

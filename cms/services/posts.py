@@ -92,6 +92,10 @@ def _save(session: DbSession, data: dict[str, Any]) -> tuple[Article, bool]:
         )
         data["publication_id"] = publication.id if publication else None
     existing = _imported_before(session, data)
+    if existing is not None and existing.trashed_at is not None:
+        raise InvalidContentError(
+            {"title": ["The article this post updates is in the trash: restore it first."]}
+        )
     if existing is not None:
         return update_article(session, existing, data), False
     return create_article(session, data), True

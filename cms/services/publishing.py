@@ -4,6 +4,7 @@ unpublish_at has passed (ORM writes: versioned, indexed and announced in the out
 an editor's). Saving an article with a time within the hour also asks for a run at that
 time, so it flips within the scheduler's second, not at the next minute."""
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,15 +42,24 @@ def publish_due() -> None:
         nudge(publish_due, eta=upcoming)
 
 
-def flip_due(session: DbSession) -> bool:
-    """Publish and archive what is due, committing per batch; True if anything was."""
+def flip_due(session: DbSession, batches: int | None = None) -> bool:
+    """Publish and archive what is due (up to `batches` batches of each), committing per
+    batch; True if anything was."""
     # Publishing first: an article whose both times have passed goes live, then down.
-    return any([_flip(session, current, when, becomes) for current, when, becomes in _FLIPS])
+    flips = [_flip(session, *flip, batches=batches) for flip in _FLIPS]
+    return any(flips)
 
 
-def _flip(session: DbSession, current: ArticleStatus, when: Any, becomes: ArticleStatus) -> bool:
+def _flip(
+    session: DbSession,
+    current: ArticleStatus,
+    when: Any,
+    becomes: ArticleStatus,
+    *,
+    batches: int | None,
+) -> bool:
     flipped = False
-    while True:
+    for _ in itertools.count() if batches is None else range(batches):
         due = session.scalars(
             select(Article)
             .where(Article.status == current, when <= utcnow())
@@ -63,7 +73,8 @@ def _flip(session: DbSession, current: ArticleStatus, when: Any, becomes: Articl
         session.commit()
         flipped = flipped or bool(due)
         if len(due) < BATCH:
-            return flipped
+            break
+    return flipped
 
 
 def _next_time(current: ArticleStatus, when: Any, before: datetime) -> datetime | None:

@@ -15,8 +15,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 from flask import g
 from sqlalchemy import ColumnElement, and_, func, or_, select, union
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from cms.caching import CACHES, LRU, content_generation
@@ -24,6 +26,8 @@ from cms.models import Article, ArticleStatus, utcnow
 from cms.models.outbox import as_system
 from cms.services import DbSession
 from cms.services.publishing import flip_due
+
+log = structlog.get_logger(__name__)
 
 # Upcoming times read at once; past the last of a full window, the next are read.
 WINDOW = 100
@@ -108,15 +112,23 @@ def seconds_until(when: datetime | None) -> int | None:
 
 def catch_up(session: DbSession) -> bool:
     """Publish the scheduled articles whose time has come, if the scheduler has not yet
-    (the worker may be down or a second late). True when something was published."""
+    (the worker may be down or a second late). True when something was published.
+
+    Only from a read with nothing of its own to write (its commit must not carry a
+    caller's half-done change), a batch at most, and never failing the read: a
+    database that refuses the write leaves it to the scheduler."""
     due = timeline(session).due_scheduled
-    if due is None or due > utcnow():
+    if due is None or due > utcnow() or session.new or session.dirty or session.deleted:
         return False
     try:
         with as_system():
-            published = flip_due(session)
+            published = flip_due(session, batches=1)
     except StaleDataError:  # another process (the scheduler) flipped them first
         session.rollback()
         published = True
+    except DBAPIError:
+        session.rollback()
+        log.warning("catch_up_failed", exc_info=True)
+        return False
     g.pop("content_generation", None)  # the commit moved it
     return published

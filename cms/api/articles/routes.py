@@ -228,7 +228,11 @@ def _moved_to(article_id: int) -> Response:
     location = url_for("articles.ArticleBySlug", slug=slug)
     if request.query_string:
         location = f"{location}?{request.query_string.decode()}"
-    return Response(status=301, headers={"Location": location})
+    # Revalidated on every use: a rename back, a takedown or a new holder of the slug
+    # must not meet a cached redirect (a CDN could bounce between two slugs).
+    response = Response(status=301, headers={"Location": location, "Cache-Control": "no-cache"})
+    response.vary.add("Authorization")
+    return response
 
 
 def markdown_response(stamp: Any) -> Response:

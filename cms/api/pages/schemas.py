@@ -33,6 +33,6 @@ class PageSchema(Timestamps):
     cited_articles = ma.fields.List(
         ma.fields.Nested(CitedArticleSchema),
         dump_only=True,
-        attribute="published_citations",
+        attribute="public_citations",
         metadata={"description": "The published articles this page cites"},
     )
