@@ -82,6 +82,7 @@ def _register_jobs() -> None:
     """Jobs and periodic tasks live beside their domain; importing them registers them
     with the queue, in the web process (which asks for them) and the worker (which runs
     them) alike."""
+    import cms.services.audit
     import cms.services.dispatch
     import cms.services.polling
     import cms.services.publishing

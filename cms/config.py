@@ -64,6 +64,8 @@ def from_environment() -> dict[str, Any]:
         "JOB_SHUTDOWN_SECONDS": int(os.environ.get("JOB_SHUTDOWN_SECONDS", 30)),
         "OUTBOX_KEEP_DAYS": int(os.environ.get("OUTBOX_KEEP_DAYS", 7)),
         # Articles in the trash are purged (deleted for good) after this many days.
+        # Audit entries (who changed what) are kept this many days.
+        "AUDIT_KEEP_DAYS": int(os.environ.get("AUDIT_KEEP_DAYS", 90)),
         "TRASH_KEEP_DAYS": int(os.environ.get("TRASH_KEEP_DAYS", 30)),
         # Revisions kept per article (the newest), and their age limit (the latest stays).
         "REVISIONS_KEEP": int(os.environ.get("REVISIONS_KEEP", 50)),

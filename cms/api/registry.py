@@ -5,6 +5,7 @@ from cms.api.articles import previews as _article_previews  # noqa: F401 - regis
 from cms.api.articles import revisions as _article_revisions  # noqa: F401 - registers its routes
 from cms.api.articles import trash as _article_trash  # noqa: F401 - registers its routes
 from cms.api.articles.routes import blp as articles_blp
+from cms.api.audit.routes import blp as audit_blp
 from cms.api.auth.routes import blp as auth_blp
 from cms.api.authors.routes import blp as authors_blp
 from cms.api.categories.routes import blp as categories_blp
@@ -32,5 +33,6 @@ BLUEPRINTS = (
     users_blp,
     tokens_blp,
     jobs_blp,
+    audit_blp,
     health_blp,
 )

@@ -9,6 +9,7 @@ from cms.models.article import (
     ArticleTag,
     BodyFormat,
 )
+from cms.models.audit import AuditEntry
 from cms.models.auth import ApiToken, PreviewToken, RevokedToken
 from cms.models.base import Base, utcnow
 from cms.models.feed import Feed, FeedItem, FetchOutcome, ItemStatus
@@ -33,6 +34,7 @@ __all__ = [
     "ArticleSlug",
     "ArticleStatus",
     "ArticleTag",
+    "AuditEntry",
     "Author",
     "Base",
     "BodyFormat",
