@@ -31,6 +31,7 @@ from cms.services.identifiers import name_slug, new_stable_id
 from cms.services.search import indexable
 
 T = TypeVar("T")
+BATCH = 500  # articles per multi-row INSERT (and per IN list)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,19 @@ _LINKS: tuple[tuple[type[Any], type[Author | Tag], str, str], ...] = (
 
 
 def create_articles(session: DbSession, new: Sequence[NewArticle]) -> list[int]:
-    """Insert these articles (resource_ids not yet taken); their ids, in order."""
-    if not new:
-        return []
+    """Insert these articles (resource_ids not yet taken); their ids, in order. They go
+    in batches; a byline or tag name is matched (or created) once, not once per batch."""
+    # Name -> id of each byline and tag resolved so far, by model: names recur.
+    named: dict[type[Author | Tag], dict[str, int]] = {model: {} for _, model, _, _ in _LINKS}
+    ids: list[int] = []
+    for start in range(0, len(new), BATCH):
+        ids += _create_batch(session, new[start : start + BATCH], named)
+    return ids
+
+
+def _create_batch(
+    session: DbSession, new: Sequence[NewArticle], named: dict[type[Author | Tag], dict[str, int]]
+) -> list[int]:
     now = utcnow()
     rows: list[dict[str, Any]] = [
         {
@@ -95,7 +106,8 @@ def create_articles(session: DbSession, new: Sequence[NewArticle]) -> list[int]:
     )
     ids = [id_of[row["resource_id"]] for row in rows]
     for link, model, names, column in _LINKS:
-        id_by_name = _named_ids(session, model, {n for a in new for n in getattr(a, names)})
+        id_by_name = named[model]
+        _resolve_names(session, model, {n for a in new for n in getattr(a, names)}, id_by_name)
         insert_rows(
             session,
             link,
@@ -149,12 +161,14 @@ def _slugs(session: DbSession, titles: list[str]) -> list[str]:
     return slugs
 
 
-def _named_ids(session: DbSession, model: type[Author | Tag], names: set[str]) -> dict[str, int]:
-    """Name -> id of the authors or tags with these names, creating the missing ones
-    (matched by slug, as imports match them)."""
-    if not names:
-        return {}
-    slug_of = {name: name_slug(name) for name in names}
+def _resolve_names(
+    session: DbSession, model: type[Author | Tag], names: set[str], id_by_name: dict[str, int]
+) -> None:
+    """Add to `id_by_name` the ids of the authors or tags with these names it lacks,
+    creating the missing ones (matched by slug, as imports match them)."""
+    slug_of = {name: name_slug(name) for name in names if name not in id_by_name}
+    if not slug_of:
+        return
     found = dict(
         session.execute(
             select(model.slug, model.id).where(model.slug.in_(set(slug_of.values())))
@@ -171,7 +185,7 @@ def _named_ids(session: DbSession, model: type[Author | Tag], names: set[str]) -
         )
         record_created(session, model, list(created.values()))
         found.update(created)
-    return {name: found[slug] for name, slug in slug_of.items()}
+    id_by_name.update((name, found[slug]) for name, slug in slug_of.items())
 
 
 def _distinct(values: Iterable[T]) -> list[T]:

@@ -75,47 +75,49 @@ def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestRe
 def store_entries(
     session: DbSession, feed: Feed, entries: Sequence[Entry]
 ) -> tuple[list[int], int]:
-    """Create articles for the entries not seen before; (their ids, how many were seen)."""
-    created: list[int] = []
-    seen = 0
-    for batch in _batches(_unique(entries), BATCH):
-        new_ids, seen_now = _store_batch(session, feed, batch)
-        created += new_ids
-        seen += seen_now
+    """Create articles for the entries not seen before; (their ids, how many were seen).
+    Entries are looked up in batches; the new ones are created by one call of the bulk
+    path (which inserts in batches too, and matches each byline or tag name once)."""
+    unique = _unique(entries)
+    fresh: list[Entry] = []  # not listed by this feed before (by GUID)
+    article_of: dict[str, int] = {}  # resource_id -> article, for fresh entries
+    new: list[NewArticle] = []  # for fresh entries that are no article yet
+    for batch in _batches(unique, BATCH):
+        fresh_now = _unlisted(session, feed, batch)
+        existing = _articles_of(session, fresh_now)
+        new += _new_articles(session, feed, [e for e in fresh_now if e.resource_id not in existing])
+        article_of.update(existing)
+        fresh += fresh_now
+    created = create_articles(session, new)
+    article_of.update(zip((a.resource_id for a in new), created, strict=True))
+    items = [
+        {"feed_id": feed.id, "guid_hash": e.guid_hash, "article_id": article_of[e.resource_id]}
+        for e in fresh
+    ]
+    insert_rows(session, FeedItem, items)
     if created:
         mark_content_changed(session)
-    return created, seen
+    return created, len(unique) - len(created)
 
 
-def _store_batch(session: DbSession, feed: Feed, entries: list[Entry]) -> tuple[list[int], int]:
-    known_guids = set(
+def _unlisted(session: DbSession, feed: Feed, entries: list[Entry]) -> list[Entry]:
+    """The entries whose GUIDs this feed has not listed before."""
+    listed = set(
         session.scalars(
             select(FeedItem.guid_hash).where(
                 FeedItem.feed_id == feed.id, FeedItem.guid_hash.in_([e.guid_hash for e in entries])
             )
         )
     )
-    fresh = [e for e in entries if e.guid_hash not in known_guids]
-    existing = dict(
-        session.execute(
-            select(Article.resource_id, Article.id).where(
-                Article.resource_id.in_([e.resource_id for e in fresh])
-            )
-        ).all()
+    return [e for e in entries if e.guid_hash not in listed]
+
+
+def _articles_of(session: DbSession, entries: list[Entry]) -> dict[str, int]:
+    """resource_id -> id of the articles these entries already are (from any source)."""
+    query = select(Article.resource_id, Article.id).where(
+        Article.resource_id.in_([e.resource_id for e in entries])
     )
-    to_create = [e for e in fresh if e.resource_id not in existing]
-    article_ids = create_articles(session, _new_articles(session, feed, to_create))
-    by_guid = dict(zip((e.guid_hash for e in to_create), article_ids, strict=True))
-    items = [
-        {
-            "feed_id": feed.id,
-            "guid_hash": e.guid_hash,
-            "article_id": by_guid.get(e.guid_hash) or existing.get(e.resource_id),
-        }
-        for e in fresh
-    ]
-    insert_rows(session, FeedItem, items)
-    return article_ids, len(entries) - len(to_create)
+    return {resource_id: id_ for resource_id, id_ in session.execute(query) if resource_id}
 
 
 def _new_articles(session: DbSession, feed: Feed, entries: list[Entry]) -> list[NewArticle]:
