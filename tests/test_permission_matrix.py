@@ -118,6 +118,25 @@ def preview() -> tuple[int, int]:
     return article.id, token.id
 
 
+def in_state(state: ArticleStatus) -> Callable[[Caller, str], Any]:
+    """A recipe's article for a status step: the step's source status where the caller
+    may act on it (their own, or anyone's for editors), else as the scope says."""
+
+    def article(caller: Caller, scope: str) -> Any:
+        if scope == "own":
+            return ArticleFactory(status=state, authors=[caller.author])
+        if caller.role in (Role.EDITOR, Role.ADMIN):
+            return ArticleFactory(status=state, authors=[AuthorFactory()])
+        return article_for(caller, scope)
+
+    return article
+
+
+def stepped(name: str, state: ArticleStatus, body: dict[str, Any] | None = None) -> Recipe:
+    make = in_state(state)
+    return lambda c, s: (f"/api/v1/articles/{make(c, s).id}/{name}", body, 200)
+
+
 def in_trash() -> Any:
     return ArticleFactory(trashed_at=utcnow(), authors=[AuthorFactory()])
 
@@ -211,6 +230,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         None,
         204,
     ),
+    ("articles.SubmitArticle", "POST"): stepped("submit", ArticleStatus.DRAFT),
+    ("articles.WithdrawArticle", "POST"): stepped("withdraw", ArticleStatus.IN_REVIEW),
+    ("articles.PublishArticle", "POST"): stepped("publish", ArticleStatus.DRAFT),
+    ("articles.ScheduleArticle", "POST"): stepped(
+        "schedule", ArticleStatus.DRAFT, {"published_at": "2100-01-01T00:00:00Z"}
+    ),
+    ("articles.ArchiveArticle", "POST"): stepped("archive", ArticleStatus.PUBLISHED),
     ("articles.ArticleRevisionRestore", "POST"): lambda c, s: (
         f"/api/v1/articles/{article_for(c, s).id}/revisions/1/restore",
         None,

@@ -1,5 +1,6 @@
 """Every blueprint of the API, in the order the spec lists them."""
 
+from cms.api.articles import lifecycle as _article_lifecycle  # noqa: F401 - registers its routes
 from cms.api.articles import posts as _article_posts  # noqa: F401 - registers its routes
 from cms.api.articles import previews as _article_previews  # noqa: F401 - registers its routes
 from cms.api.articles import revisions as _article_revisions  # noqa: F401 - registers its routes

@@ -25,6 +25,7 @@ from cms.models.taxonomy import Category, Tag
 
 class ArticleStatus(enum.StrEnum):
     DRAFT = "draft"
+    IN_REVIEW = "in_review"
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
     ARCHIVED = "archived"

@@ -259,7 +259,7 @@ def _may_edit(principal: Principal | None, article: Article) -> bool:
     return principal.at_least(Role.EDITOR) or owns(principal, article)
 
 
-def _article_to_change(article_id: int) -> Article:
+def article_to_change(article_id: int) -> Article:
     """The article for a write: 404 unless the caller may at least see it."""
     visible = db.session.scalar(
         select(Article.id).where(Article.id == article_id, *article_visibility(current_principal()))
@@ -403,7 +403,7 @@ class ArticleById(MethodView):
         authors their own; contributors their own drafts. Below editor, fields marked
         "Editors only" cannot change, and a taken slug becomes the next free one.
         """
-        article = _article_to_change(article_id)
+        article = article_to_change(article_id)
         data = authorize_article_write(db.session, require_principal(), article, data)
         require_if_match(item_etag(article))
         update_article(db.session, article, data)
@@ -421,7 +421,7 @@ class ArticleById(MethodView):
         stay taken. Editors restore it from the trash or purge it; it is purged by
         itself after TRASH_KEEP_DAYS.
         """
-        article = _article_to_change(article_id)
+        article = article_to_change(article_id)
         authorize_article_delete(require_principal(), article)
         require_if_match(item_etag(article))
         trash_article(article)

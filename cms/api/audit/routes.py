@@ -7,7 +7,13 @@ import marshmallow as ma
 from flask.views import MethodView
 from sqlalchemy import select
 
-from cms.api.common import PageArgs, envelope, page_envelope, paginate_scalars
+from cms.api.common import (
+    AwareUTCDateTime,
+    PageArgs,
+    envelope,
+    page_envelope,
+    paginate_scalars,
+)
 from cms.api.framework import Blueprint
 from cms.api.openapi import ResponseSchema
 from cms.extensions import db
@@ -36,8 +42,8 @@ class AuditQueryArgs(PageArgs):
     type = ma.fields.String(validate=ma.validate.Length(max=60))
     resource = ma.fields.String(validate=ma.validate.Length(max=40))
     resource_id = ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=2**31 - 1))
-    since = ma.fields.AwareDateTime(metadata={"description": "At or after"})
-    until = ma.fields.AwareDateTime(metadata={"description": "Before"})
+    since = AwareUTCDateTime(metadata={"description": "At or after"})
+    until = AwareUTCDateTime(metadata={"description": "Before"})
 
 
 @blp.route("")

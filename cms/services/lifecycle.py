@@ -1,0 +1,57 @@
+"""An article's way through its statuses, one explicit step at a time:
+
+    draft -> in_review -> scheduled | published -> archived
+
+A contributor submits a draft for review (or withdraws it); an author publishes,
+schedules or archives their own articles, an editor anyone's. Each step is a change
+through the article write path (versioned, revised, announced)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cms.models import Article, ArticleStatus, utcnow
+from cms.services import DbSession
+from cms.services.articles import update_article
+
+S = ArticleStatus
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    sources: frozenset[ArticleStatus]
+    target: ArticleStatus
+
+
+STEPS = {
+    step.name: step
+    for step in (
+        Step("submit", frozenset({S.DRAFT}), S.IN_REVIEW),
+        Step("withdraw", frozenset({S.IN_REVIEW}), S.DRAFT),
+        Step("publish", frozenset({S.DRAFT, S.IN_REVIEW, S.SCHEDULED, S.ARCHIVED}), S.PUBLISHED),
+        Step("schedule", frozenset({S.DRAFT, S.IN_REVIEW, S.PUBLISHED}), S.SCHEDULED),
+        Step("archive", frozenset({S.PUBLISHED, S.SCHEDULED}), S.ARCHIVED),
+    )
+}
+
+
+class InvalidTransitionError(Exception):
+    pass
+
+
+def take_step(
+    session: DbSession, article: Article, name: str, published_at: datetime | None = None
+) -> Article:
+    step = STEPS[name]
+    if article.status not in step.sources:
+        raise InvalidTransitionError(
+            f"A {article.status.value} article cannot {name}; it can from: "
+            + ", ".join(sorted(source.value for source in step.sources))
+        )
+    data: dict[str, Any] = {"status": step.target}
+    if name == "publish" and (article.published_at is None or article.published_at > utcnow()):
+        data["published_at"] = utcnow()  # now, not at a time it was once scheduled for
+    if name == "schedule":
+        data["published_at"] = published_at
+    return update_article(session, article, data)

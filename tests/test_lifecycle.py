@@ -1,0 +1,68 @@
+"""Issue 14: the status model as explicit steps, each with its permission rule:
+draft -> in_review -> scheduled | published -> archived."""
+
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from flask.testing import FlaskClient
+
+from cms.models import Role, utcnow
+from tests.conftest import edit
+
+
+def step(
+    client: FlaskClient, headers: dict[str, str], article_id: int, name: str, **body: Any
+) -> Any:
+    return client.post(f"/api/v1/articles/{article_id}/{name}", json=body or None, headers=headers)
+
+
+def test_a_contributor_submits_and_an_editor_publishes_then_archives(
+    client: FlaskClient, admin: dict[str, str], login: Any
+) -> None:
+    _, contributor = login(Role.CONTRIBUTOR)
+    draft = client.post("/api/v1/articles", json={"title": "Mine"}, headers=contributor).json
+    url = f"/api/v1/articles/{draft['id']}"
+
+    submitted = step(client, contributor, draft["id"], "submit")
+    assert (submitted.status_code, submitted.json["status"]) == (200, "in_review")
+    # In review, it is the editors' to change; the contributor can take it back.
+    assert edit(client, url, json={"title": "Sneaky"}, headers=contributor).status_code == 403
+    assert step(client, contributor, draft["id"], "publish").status_code == 403
+    assert step(client, contributor, draft["id"], "withdraw").json["status"] == "draft"
+    assert step(client, contributor, draft["id"], "submit").json["status"] == "in_review"
+
+    published = step(client, admin, draft["id"], "publish")
+    assert (published.status_code, published.json["status"]) == (200, "published")
+    assert published.json["published_at"] is not None
+    assert client.get(url).status_code == 200
+
+    refused = step(client, admin, draft["id"], "submit")
+    assert (refused.status_code, refused.json["code"]) == (409, "invalid_transition")
+    assert step(client, admin, draft["id"], "archive").json["status"] == "archived"
+    assert client.get(url).status_code == 404
+
+
+def test_a_scheduled_step_goes_live_to_the_second(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    draft = client.post("/api/v1/articles", json={"title": "Later"}, headers=admin).json
+    url = f"/api/v1/articles/{draft['id']}"
+    past = (utcnow() - timedelta(seconds=1)).isoformat()
+    assert step(client, admin, draft["id"], "schedule", published_at=past).status_code == 422
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        when = (utcnow() + timedelta(seconds=45)).isoformat()
+        scheduled = step(client, admin, draft["id"], "schedule", published_at=when)
+        assert (scheduled.status_code, scheduled.json["status"]) == (200, "scheduled")
+        clock.shift(timedelta(seconds=44))
+        assert client.get(url).status_code == 404
+        clock.shift(timedelta(seconds=1))
+        assert client.get(url).status_code == 200
+
+
+def test_below_editor_only_ones_own(client: FlaskClient, admin: dict[str, str], login: Any) -> None:
+    _, author = login(Role.AUTHOR)
+    theirs = client.post("/api/v1/articles", json={"title": "Theirs"}, headers=admin).json
+    assert step(client, author, theirs["id"], "publish").status_code == 404  # a draft: unseen
+    mine = client.post("/api/v1/articles", json={"title": "Mine"}, headers=author).json
+    assert step(client, author, mine["id"], "publish").json["status"] == "published"
