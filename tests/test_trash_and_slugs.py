@@ -190,6 +190,11 @@ def test_a_page_cites_only_what_is_public_now(client: FlaskClient, admin: dict[s
         )
         assert page.status_code == 201, page.json
         url = f"/api/v1/pages/{page.json['id']}"
-        assert [a["id"] for a in client.get(url).json["cited_articles"]] == [going["id"]]
+        before = client.get(url)
+        assert [a["id"] for a in before.json["cited_articles"]] == [going["id"]]
+        assert before.cache_control.max_age == 10  # not past the takedown it shows
+        assert client.get("/api/v1/pages").cache_control.s_maxage == 10
         clock.shift(timedelta(seconds=10))
-        assert client.get(url).json["cited_articles"] == []
+        after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+        assert after.status_code == 200  # its validator moved at that instant
+        assert after.json["cited_articles"] == []

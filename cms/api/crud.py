@@ -15,13 +15,21 @@ from sqlalchemy import select
 
 from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
 from cms.api.framework import Blueprint
-from cms.caching import not_modified, object_etag, require_if_match, validators
+from cms.caching import (
+    fresh_for_at_most,
+    not_modified,
+    object_etag,
+    require_if_match,
+    strong_etag,
+    validators,
+)
 from cms.extensions import db
 from cms.models import Base, Role
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.articles import touch_articles_using
 from cms.services.identifiers import unique_slug
+from cms.services.visibility import epoch, seconds_until_change
 
 
 def set_fields(session: DbSession, obj: Any, data: dict[str, Any]) -> None:
@@ -45,6 +53,9 @@ class Resource:
     read_role: Role | None = None  # None: anyone may read
     deletable: bool = True
     creatable: bool = True  # False: the resource registers its own POST on the collection
+    # It shows articles as public now: its validators and max-age follow the content
+    # timeline (a scheduled article appears at its time, in pages too).
+    follows_timeline: bool = False
     # Called before an item changes or goes; what it returns runs after the flush.
     on_change: Callable[[DbSession, Any], Callable[[], None]] | None = touch_articles_using
 
@@ -80,7 +91,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         if not new:
             # Checked against the version just read, which the UPDATE's WHERE repeats:
             # a writer that got in between makes it match nothing (a 412).
-            require_if_match(object_etag(obj))
+            require_if_match(item_etag(obj))
         changed = changing(obj)
         if new and res.slug_from and "slug" not in data:
             slug_column = res.model.slug  # type: ignore[attr-defined]
@@ -95,6 +106,15 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         db.session.expire(obj)
         return obj
 
+    def item_etag(obj: Any) -> str:
+        """Its version; for what shows articles, also the clock's place on the timeline."""
+        if res.follows_timeline:
+            return strong_etag(object_etag(obj), epoch(db.session))
+        return object_etag(obj)
+
+    def item_headers(obj: Any) -> dict[str, str]:
+        return {**validators(obj), "ETag": f'"{item_etag(obj)}"'}
+
     def readers(func: Any) -> Any:
         return blp.requires(res.read_role)(func) if res.read_role else func
 
@@ -104,6 +124,8 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.response(200, envelope(res.schema))
         @blp.doc(summary=f"List {res.plural}", operationId=f"list{Names}")
         def get(self, args: dict[str, Any]) -> dict[str, Any]:
+            if res.follows_timeline:  # the body (so its hashed ETag) changes then
+                fresh_for_at_most(seconds_until_change(db.session))
             query = base_query().order_by(*res.order_by, res.model.id)  # type: ignore[attr-defined]
             items, total = paginate_scalars(
                 db.session, query, page=args["page"], page_size=args["page_size"]
@@ -120,7 +142,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             def post(self, data: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
                 obj = save(res.model(), data, new=True)
                 location = url_for(f"{blp.name}.{item_endpoint}", item_id=obj.id)
-                return obj, 201, {"Location": location, **validators(obj)}
+                return obj, 201, {"Location": location, **item_headers(obj)}
 
     class Item(MethodView):
         @readers
@@ -129,7 +151,9 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.doc(summary=f"Get {_a(res.singular)} by id", operationId=f"get{Name}")
         def get(self, item_id: int) -> Any:
             obj = get_or_404(item_id)
-            return not_modified(object_etag(obj), obj.updated_at) or (obj, 200, validators(obj))
+            if res.follows_timeline:
+                fresh_for_at_most(seconds_until_change(db.session))
+            return not_modified(item_etag(obj), obj.updated_at) or (obj, 200, item_headers(obj))
 
         @blp.requires(res.change_role)
         @blp.arguments(res.schema(partial=True))
@@ -138,7 +162,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.doc(summary=f"Change some fields of {_a(res.singular)}", operationId=f"update{Name}")
         def patch(self, data: dict[str, Any], item_id: int) -> Any:
             obj = save(get_or_404(item_id), data, new=False)
-            return obj, 200, validators(obj)
+            return obj, 200, item_headers(obj)
 
         if res.deletable:
 
@@ -152,7 +176,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             )
             def delete(self, item_id: int) -> None:
                 obj = get_or_404(item_id)
-                require_if_match(object_etag(obj))  # the DELETE's WHERE repeats the version
+                require_if_match(item_etag(obj))  # the DELETE's WHERE repeats the version
                 changed = changing(obj)
                 db.session.delete(obj)
                 db.session.flush()  # surface "still referenced" here, as a 409

@@ -42,5 +42,6 @@ register_crud(
         apply=apply_page,
         order_by=(Page.title,),
         query=lambda: select(Page).options(selectinload(Page.published_citations)),
+        follows_timeline=True,
     ),
 )
