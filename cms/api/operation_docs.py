@@ -35,7 +35,7 @@ def _header(description: str, *, required: bool = True) -> dict[str, Any]:
 
 ETAG = _header("Strong validator of this representation: send it back as If-Match")
 CACHE_CONTROL = _header(
-    "public, max-age, s-maxage for anonymous readers (for articles, never past the next "
+    "public, max-age, s-maxage for anonymous readers (for articles and pages, never past the next "
     "scheduled publish or takedown they depend on); private, no-cache with a token"
 )
 VARY = _header("Authorization (and Accept where another media type is offered)")
