@@ -48,8 +48,10 @@ def test_a_scheduled_step_goes_live_to_the_second(
 ) -> None:
     draft = client.post("/api/v1/articles", json={"title": "Later"}, headers=admin).json
     url = f"/api/v1/articles/{draft['id']}"
-    past = (utcnow() - timedelta(seconds=1)).isoformat()
-    assert step(client, admin, draft["id"], "schedule", published_at=past).status_code == 422
+    backdated = client.post("/api/v1/articles", json={"title": "Backdated"}, headers=admin).json
+    past = "2026-01-05T10:00:00+00:00"
+    live = step(client, admin, backdated["id"], "schedule", published_at=past).json
+    assert (live["status"], live["published_at"]) == ("published", "2026-01-05T10:00:00Z")
     with time_machine.travel(utcnow(), tick=False) as clock:
         when = (utcnow() + timedelta(seconds=45)).isoformat()
         scheduled = step(client, admin, draft["id"], "schedule", published_at=when)

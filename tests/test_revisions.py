@@ -136,3 +136,22 @@ def test_revisions_are_for_editors(client: FlaskClient, login: Any) -> None:
     own = create(client, author, "Mine")
     assert client.get(f"/api/v1/articles/{own}/revisions", headers=author).status_code == 403
     assert client.get(f"/api/v1/articles/{own}/revisions").status_code == 401
+
+
+def test_a_revision_naming_a_deleted_tag_is_not_restored_halfway(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    gone, kept = TagFactory(), TagFactory()
+    article = client.post(
+        "/api/v1/articles", json={"title": "Tagged", "tag_ids": [gone.id]}, headers=admin
+    ).json
+    url = f"/api/v1/articles/{article['id']}"
+    edit(client, url, json={"title": "Retagged", "tag_ids": [kept.id]}, headers=admin)
+    tag_url = f"/api/v1/tags/{gone.id}"
+    assert client.delete(tag_url, headers={**admin, "If-Match": "*"}).status_code == 204
+
+    refused = client.post(f"{url}/revisions/1/restore", headers=admin)
+
+    assert (refused.status_code, refused.json["code"]) == (409, "revision_outdated")
+    assert client.get(url, headers=admin).json["title"] == "Retagged"
+    assert numbers(client, admin, article["id"]) == [2, 1]

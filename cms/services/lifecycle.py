@@ -44,6 +44,8 @@ def take_step(
     session: DbSession, article: Article, name: str, published_at: datetime | None = None
 ) -> Article:
     step = STEPS[name]
+    if name == "schedule" and published_at is not None and published_at <= utcnow():
+        step = Step("schedule", step.sources, S.PUBLISHED)  # a time past: live, backdated
     if article.status not in step.sources:
         raise InvalidTransitionError(
             f"A {article.status.value} article cannot {name}; it can from: "

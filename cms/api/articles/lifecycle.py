@@ -19,7 +19,7 @@ from cms.services.lifecycle import InvalidTransitionError, take_step
 
 class ScheduleSchema(ma.Schema):
     published_at = AwareUTCDateTime(
-        required=True, metadata={"description": "When it goes live (in the future)"}
+        required=True, metadata={"description": "When it goes live (past: live now, dated then)"}
     )
 
 
@@ -79,7 +79,8 @@ class ScheduleArticle(MethodView):
         """Schedule for a time (draft, in_review or published -> scheduled)
 
         Public exactly at `published_at`, to the second (lists, search, counts and
-        their caches), whether the scheduler has run or not.
+        their caches), whether the scheduler has run or not. A time already past
+        publishes it now, dated then.
         """
         return _step(article_id, "schedule", data["published_at"])
 

@@ -14,6 +14,7 @@ from cms.api.openapi import ResponseSchema
 from cms.extensions import db
 from cms.models import Article, Role
 from cms.problems import fail
+from cms.services.errors import InvalidContentError
 from cms.services.revisions import Revision, diff, restore, revision, revisions
 
 
@@ -114,7 +115,7 @@ class ArticleRevisionDiff(MethodView):
 class ArticleRevisionRestore(MethodView):
     @blp.requires(Role.EDITOR)
     @blp.response(200, ArticleSchema)
-    @blp.errors(404, 409)
+    @blp.errors(404, 409, "revision_outdated")
     @blp.doc(operationId="restoreArticleRevision")
     def post(self, article_id: int, number: int) -> Response:
         """Restore a revision
@@ -123,5 +124,10 @@ class ArticleRevisionRestore(MethodView):
         article stays where it is in its lifecycle), as a new revision.
         """
         article = _article(article_id)
-        restore(db.session, article, _revision(article, number))
+        try:
+            restore(db.session, article, _revision(article, number))
+        except InvalidContentError as error:  # a tag, byline or category since deleted
+            db.session.rollback()
+            detail = "; ".join(f"{field}: {' '.join(why)}" for field, why in error.errors.items())
+            fail(409, "revision_outdated", f"Cannot restore revision {number}: {detail}")
         return article_response(Article.id == article_id, {})
