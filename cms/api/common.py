@@ -1,5 +1,6 @@
 """Plumbing shared by every resource: list arguments, the list envelope, references."""
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -10,7 +11,7 @@ from flask import current_app, request
 from sqlalchemy import Select, func, select
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
-from cms.api.openapi import AnyOf, HttpUrl, ResponseSchema, read_schema
+from cms.api.openapi import DATETIME, AnyOf, HttpUrl, ResponseSchema, read_schema
 from cms.extensions import DB_INT_MAX
 from cms.models import CONTENT_TYPES
 from cms.services import DbSession
@@ -250,11 +251,12 @@ class AwareUTCDateTime(ma.fields.AwareDateTime):
     datetime field of every query and body, so that no edge value overflows later."""
 
     default_error_messages = {  # marshmallow merges these with the parents'
-        "out_of_range": f"Out of range: between {EARLIEST.isoformat()} and "
-        f"{LATEST.isoformat()} in UTC."
+        "out_of_range": "Out of range: years 0002 to 9998."
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if isinstance(value, str) and not re.match(DATETIME, value):  # as the spec says
+            raise self.make_error("out_of_range")
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
             return as_utc(moment)

@@ -24,6 +24,9 @@ from cms.extensions import DB_INT_MAX
 
 # No string field takes NUL (cms.api.screening refuses it anywhere).
 NO_NUL = "^[^\\x00]*$"
+# Datetimes sent are years 0002 to 9998 as written: in any zone they stay inside what
+# every backend stores once in UTC (cms.api.common.AwareUTCDateTime checks the same).
+DATETIME = "^(?!0001-|9999-)[^\\x00]*$"
 # http(s) URLs, written once in the regex syntax Python and ECMA-262 (JSON Schema's
 # `pattern`) read alike, no \\s, \\d or flags: the server validates with it and the spec
 # states it, so a client checking the pattern sends nothing the server then refuses.
@@ -189,7 +192,7 @@ class ContractConverter(OpenAPIConverter):
         if "enum" in prop:
             prop = self._enum_component(field, prop)
         elif _types(prop) & {"string"} and "pattern" not in prop and _may_be_sent(field):
-            prop["pattern"] = NO_NUL
+            prop["pattern"] = DATETIME if prop.get("format") == "date-time" else NO_NUL
         if "sometimes" in field.metadata:
             prop["description"] = " ".join(
                 filter(None, [prop.get("description"), f"Only {field.metadata['sometimes']}."])
