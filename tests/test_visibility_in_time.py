@@ -34,6 +34,13 @@ def old(client: FlaskClient, admin: dict[str, str]) -> None:
     assert created.status_code == 201, created.json
 
 
+def slug_url(client: FlaskClient, admin: dict[str, str], title: str, **fields: Any) -> str:
+    """Create an article through the API; the URL of it by slug."""
+    created = client.post("/api/v1/articles", json={"title": title, **fields}, headers=admin)
+    assert created.status_code == 201, created.json
+    return f"/api/v1/articles/slug/{created.json['slug']}"
+
+
 def titles(response: Any) -> list[str]:
     return [article["title"] for article in response.json["data"]]
 
@@ -47,17 +54,10 @@ def test_a_scheduled_article_appears_exactly_at_its_time(
 ) -> None:
     with time_machine.travel(utcnow(), tick=False) as clock:
         old(client, admin)
-        created = client.post(
-            "/api/v1/articles",
-            json={
-                "title": "Scheduled zebra",
-                "status": "scheduled",
-                "published_at": (utcnow() + timedelta(seconds=30)).isoformat(),
-            },
-            headers=admin,
+        in_30s = (utcnow() + timedelta(seconds=30)).isoformat()
+        by_slug = slug_url(
+            client, admin, "Scheduled zebra", status="scheduled", published_at=in_30s
         )
-        assert created.status_code == 201, created.json
-        by_slug = f"/api/v1/articles/slug/{created.json['slug']}"
 
         before = public(client, LIST)
         assert titles(before) == ["Old zebra"]
@@ -94,17 +94,10 @@ def test_unpublish_at_takes_it_down_exactly_at_its_time(
 ) -> None:
     with time_machine.travel(utcnow(), tick=False) as clock:
         old(client, admin)
-        created = client.post(
-            "/api/v1/articles",
-            json={
-                "title": "Embargoed zebra",
-                "status": "published",
-                "unpublish_at": (utcnow() + timedelta(seconds=20)).isoformat(),
-            },
-            headers=admin,
+        in_20s = (utcnow() + timedelta(seconds=20)).isoformat()
+        by_slug = slug_url(
+            client, admin, "Embargoed zebra", status="published", unpublish_at=in_20s
         )
-        assert created.status_code == 201, created.json
-        by_slug = f"/api/v1/articles/slug/{created.json['slug']}"
 
         listed = public(client, LIST)
         assert titles(listed) == ["Embargoed zebra", "Old zebra"]
