@@ -9,7 +9,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from cms.api.articles.read import load_articles, stamp_query
-from cms.api.articles.routes import blp
+from cms.api.articles.routes import article_to_change, blp
 from cms.api.articles.schemas import ArticleSchema
 from cms.api.common import public_url
 from cms.api.framework import json_response
@@ -48,15 +48,6 @@ def _preview_etag(preview: PreviewToken) -> str:
     return strong_etag(PreviewToken.__tablename__, preview.id, preview.revoked_at)
 
 
-def _previewable(article_id: int) -> Article:
-    article = db.session.scalar(
-        select(Article).where(Article.id == article_id, Article.trashed_at.is_(None))
-    )
-    if article is None:
-        fail(404, detail="No such article.")
-    return article
-
-
 @blp.route("/<int:article_id>/previews")
 class ArticlePreviews(MethodView):
     @blp.requires(Role.EDITOR)
@@ -72,7 +63,7 @@ class ArticlePreviews(MethodView):
         """
         preview, secret = issue_preview(
             db.session,
-            _previewable(article_id),
+            article_to_change(article_id),
             lifetime=timedelta(seconds=data["expires_in"]),
             created_by_id=require_principal().user_id,
         )

@@ -5,9 +5,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from sqlalchemy import select
 
-from cms.api.articles.routes import article_response, blp
+from cms.api.articles.routes import article_response, article_to_change, blp
 from cms.api.articles.schemas import ArticleSchema
 from cms.api.framework import json_response
 from cms.api.openapi import ResponseSchema
@@ -55,15 +54,6 @@ class RevisionDiffSchema(ResponseSchema):
     body_diff = ma.fields.String(metadata={"description": "The body as a unified diff"})
 
 
-def _article(article_id: int) -> Article:
-    article = db.session.scalar(
-        select(Article).where(Article.id == article_id, Article.trashed_at.is_(None))
-    )
-    if article is None:
-        fail(404, detail="No such article.")
-    return article
-
-
 def _revision(article: Article, number: int) -> Revision:
     found = revision(db.session, article, number)
     if found is None:
@@ -83,7 +73,11 @@ class ArticleRevisions(MethodView):
     @blp.doc(operationId="listArticleRevisions")
     def get(self, article_id: int) -> dict[str, Any]:
         """List an article's revisions, newest first"""
-        return {"data": [_summary(item) for item in revisions(db.session, _article(article_id))]}
+        return {
+            "data": [
+                _summary(item) for item in revisions(db.session, article_to_change(article_id))
+            ]
+        }
 
 
 @blp.route("/<int:article_id>/revisions/<int:number>")
@@ -94,7 +88,7 @@ class ArticleRevisionByNumber(MethodView):
     @blp.doc(operationId="getArticleRevision")
     def get(self, article_id: int, number: int) -> dict[str, Any]:
         """Get one revision: the article's fields as they were"""
-        item = _revision(_article(article_id), number)
+        item = _revision(article_to_change(article_id), number)
         return {**_summary(item), "values": item.values}
 
 
@@ -106,7 +100,7 @@ class ArticleRevisionDiff(MethodView):
     @blp.doc(operationId="diffArticleRevisions")
     def get(self, article_id: int, number: int, other: int) -> Response:
         """Compare two revisions field by field"""
-        article = _article(article_id)
+        article = article_to_change(article_id)
         # Sent as built: its keys are the documented names (`from` is no attribute).
         return json_response(diff(_revision(article, number), _revision(article, other)))
 
@@ -123,7 +117,7 @@ class ArticleRevisionRestore(MethodView):
         Brings back its fields, authors and tags (not its status or schedule: the
         article stays where it is in its lifecycle), as a new revision.
         """
-        article = _article(article_id)
+        article = article_to_change(article_id)
         try:
             restore(db.session, article, _revision(article, number))
         except InvalidContentError as error:  # a tag, byline or category since deleted
