@@ -38,6 +38,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "in_use": (409, "Other content still refers to this item."),
     "job_not_failed": (409, "Only a failed job can be retried."),
     "invalid_transition": (409, "The article's status does not allow this step."),
+    "unpublish_at_first": (409, "The article is to be taken down before it would go live."),
     "revision_outdated": (409, "The revision refers to what no longer exists."),
     "precondition_failed": (412, "The If-Match validator is stale."),
     "payload_too_large": (413, "The request body is too large."),

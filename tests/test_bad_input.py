@@ -26,8 +26,9 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 @pytest.fixture
 def unchanged(request: pytest.FixtureRequest, row_counts: Callable[[], dict[str, int]]) -> Any:
-    if "auth" in request.fixturenames:  # logging in creates a user: do that first
-        request.getfixturevalue("auth")
+    for login in ("auth", "admin"):  # logging in creates a user: do that first
+        if login in request.fixturenames:
+            request.getfixturevalue(login)
     before = row_counts()
     yield
     assert row_counts() == before
@@ -225,6 +226,18 @@ def test_unknown_query_parameter_is_400(client: FlaskClient) -> None:
 def test_bad_query_value_is_422(client: FlaskClient) -> None:
     body = assert_problem(client.get("/api/v1/articles?page_size=1000"), 422, "validation_error")
     assert list(body["errors"]) == ["page_size"]
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("written", ["%098", "8%20", "1_0", "%D9%A8", "+8", "8.0"])
+def test_a_query_integer_is_plain_digits(
+    client: FlaskClient, admin: dict[str, str], written: str
+) -> None:
+    # Python's int() would read each of these as a number; the spec's integer does not.
+    for path in ("/api/v1/articles", "/api/v1/tags", "/api/v1/articles/trash"):
+        response = client.get(f"{path}?page_size={written}", headers=admin)
+        assert list(assert_problem(response, 422, "validation_error")["errors"]) == ["page_size"]
+    assert client.get("/api/v1/tags?page_size=8&page=1").status_code == 200
 
 
 def test_failed_patch_changes_nothing(client: FlaskClient, auth: dict[str, str]) -> None:

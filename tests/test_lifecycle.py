@@ -68,3 +68,29 @@ def test_below_editor_only_ones_own(client: FlaskClient, admin: dict[str, str], 
     assert step(client, author, theirs["id"], "publish").status_code == 404  # a draft: unseen
     mine = client.post("/api/v1/articles", json={"title": "Mine"}, headers=author).json
     assert step(client, author, mine["id"], "publish").json["status"] == "published"
+
+
+def test_no_step_puts_an_article_live_past_its_takedown(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        takedown = utcnow() + timedelta(minutes=5)
+        draft = client.post(
+            "/api/v1/articles",
+            json={"title": "Embargoed", "unpublish_at": takedown.isoformat()},
+            headers=admin,
+        ).json
+        late = (takedown + timedelta(minutes=1)).isoformat()
+        refused = step(client, admin, draft["id"], "schedule", published_at=late)
+        assert (refused.status_code, refused.json["code"]) == (409, "unpublish_at_first")
+        clock.shift(timedelta(minutes=6))
+        refused = step(client, admin, draft["id"], "publish")
+        assert (refused.status_code, refused.json["code"]) == (409, "unpublish_at_first")
+        assert client.get(f"/api/v1/articles/{draft['id']}", headers=admin).json["status"] == (
+            "draft"
+        )
+        cleared = edit(
+            client, f"/api/v1/articles/{draft['id']}", json={"unpublish_at": None}, headers=admin
+        )
+        assert cleared.status_code == 200
+        assert step(client, admin, draft["id"], "publish").json["status"] == "published"

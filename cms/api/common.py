@@ -25,17 +25,29 @@ LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
+class QueryInteger(ma.fields.Integer):
+    """An integer in a query string, written as the spec's `integer` means: ASCII
+    digits with an optional minus. (int() alone also takes spaces, `_` and other
+    scripts' digits: `page_size=%098` would pass as 8.)"""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and not _INTEGER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 class PageArgs(ma.Schema):
     """Offset paging. Unknown query parameters are refused (400)."""
 
-    page = ma.fields.Integer(
+    page = QueryInteger(
         load_default=1,
         validate=ma.validate.Range(min=1, max=DB_INT_MAX),
         metadata={"description": "1-based"},
     )
-    page_size = ma.fields.Integer(
-        load_default=20, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE)
-    )
+    page_size = QueryInteger(load_default=20, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
 class MetaSchema(ResponseSchema):

@@ -15,6 +15,7 @@ from cms.services import DbSession
 from cms.services.articles import update_article
 
 S = ArticleStatus
+LIVE = frozenset({S.PUBLISHED, S.SCHEDULED})
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,14 @@ STEPS = {
 
 
 class InvalidTransitionError(Exception):
-    pass
+    code = "invalid_transition"
+
+
+class UnpublishFirstError(InvalidTransitionError):
+    """The step would put the article live at or after its own takedown time: the
+    request is well-formed, the article's state is what stands in the way (a 409)."""
+
+    code = "unpublish_at_first"
 
 
 def take_step(
@@ -56,4 +64,11 @@ def take_step(
         data["published_at"] = utcnow()  # now, not at a time it was once scheduled for
     if name == "schedule":
         data["published_at"] = published_at
+    live_at = data.get("published_at", article.published_at)
+    takedown = article.unpublish_at
+    if step.target in LIVE and takedown and live_at is not None and live_at >= takedown:
+        raise UnpublishFirstError(
+            f"It is to be taken down at {takedown.isoformat()} (unpublish_at), "
+            "before it would go live: change or clear unpublish_at first."
+        )
     return update_article(session, article, data)

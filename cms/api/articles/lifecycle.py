@@ -31,7 +31,7 @@ def _step(article_id: int, name: str, published_at: Any = None) -> Response:
     try:
         take_step(db.session, article, name, published_at)
     except InvalidTransitionError as error:
-        fail(409, "invalid_transition", str(error))
+        fail(409, error.code, str(error))
     return article_response(Article.id == article_id, {})
 
 
@@ -61,7 +61,7 @@ class WithdrawArticle(MethodView):
 class PublishArticle(MethodView):
     @blp.requires(Role.AUTHOR, own=True)
     @blp.response(200, ArticleSchema)
-    @blp.errors(404, "invalid_transition")
+    @blp.errors(404, "invalid_transition", "unpublish_at_first")
     @blp.doc(operationId="publishArticle")
     def post(self, article_id: int) -> Response:
         """Publish now (draft, in_review, scheduled or archived -> published)"""
@@ -73,7 +73,7 @@ class ScheduleArticle(MethodView):
     @blp.requires(Role.AUTHOR, own=True)
     @blp.arguments(ScheduleSchema)
     @blp.response(200, ArticleSchema)
-    @blp.errors(404, "invalid_transition")
+    @blp.errors(404, "invalid_transition", "unpublish_at_first")
     @blp.doc(operationId="scheduleArticle")
     def post(self, data: dict[str, Any], article_id: int) -> Response:
         """Schedule for a time (draft, in_review or published -> scheduled)

@@ -10,6 +10,7 @@ from cms.api.common import (
     ListParam,
     PageArgs,
     PublicationReference,
+    QueryInteger,
     Reference,
     content_type_field,
     http_url,
@@ -352,8 +353,8 @@ class ArticleQueryArgs(PageArgs, ArticleIncludeArgs):
     publication = ma.fields.String(validate=SLUG, metadata={"description": "Publication slug"})
     published_after = AwareUTCDateTime(metadata={"description": "Inclusive"})
     published_before = AwareUTCDateTime(metadata={"description": "Exclusive"})
-    min_importance = ma.fields.Integer(validate=ma.validate.Range(min=0, max=100))
-    min_credibility = ma.fields.Integer(
+    min_importance = QueryInteger(validate=ma.validate.Range(min=0, max=100))
+    min_credibility = QueryInteger(
         validate=ma.validate.Range(min=1, max=5),
         metadata={
             "description": "Effective credibility: the article's override, else its "

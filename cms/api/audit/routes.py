@@ -10,6 +10,7 @@ from sqlalchemy import select
 from cms.api.common import (
     AwareUTCDateTime,
     PageArgs,
+    QueryInteger,
     envelope,
     page_envelope,
     paginate_scalars,
@@ -41,7 +42,7 @@ class AuditQueryArgs(PageArgs):
     actor = ma.fields.String(validate=ma.validate.Length(max=60))
     type = ma.fields.String(validate=ma.validate.Length(max=60))
     resource = ma.fields.String(validate=ma.validate.Length(max=40))
-    resource_id = ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=2**31 - 1))
+    resource_id = QueryInteger(validate=ma.validate.Range(min=1, max=2**31 - 1))
     since = AwareUTCDateTime(metadata={"description": "At or after"})
     until = AwareUTCDateTime(metadata={"description": "Before"})
 
