@@ -32,7 +32,7 @@ from cms.models import (
     SearchDocument,
     Tag,
 )
-from cms.problems import fail
+from cms.problems import fail, problem_response
 from cms.services import DbSession
 
 T = TypeVar("T")
@@ -238,9 +238,15 @@ def _finish_get(response: Response) -> Response:
         return response
     if response.cache_control.no_store:  # probes, whose answer is now or never
         return response
-    if response.status_code == 200 and "ETag" not in response.headers:
+    hashed = response.status_code == 200 and "ETag" not in response.headers
+    if hashed:
         response.add_etag()
-        response.make_conditional(request)
+    if "If-Match" in request.headers and not _if_match_holds(response):
+        return problem_response(
+            412, "precondition_failed", "If-Match names no current version of this resource."
+        )
+    if hashed and request.if_none_match.contains_weak(etag := response.get_etag()[0] or ""):
+        response = conditional(Response(status=304), etag)
     config = current_app.config
     if "Authorization" in request.headers:
         response.cache_control.private = True
@@ -252,6 +258,16 @@ def _finish_get(response: Response) -> Response:
         response.cache_control.s_maxage = _at_most(config["CACHE_S_MAXAGE"], fresh_for)
     response.vary.add("Authorization")
     return response
+
+
+def _if_match_holds(response: Response) -> bool:
+    """If-Match on a read (RFC 9110, 13.1.1): `*` holds for any current representation,
+    a tag only by strong comparison. (Werkzeug's make_conditional answered 412 to `*`,
+    with the body.)"""
+    etag, weak = response.get_etag()
+    if request.if_match.star_tag:
+        return True
+    return etag is not None and not weak and request.if_match.is_strong(etag)
 
 
 def _at_most(seconds: int, limit: int | None) -> int:

@@ -26,6 +26,25 @@ def test_lists_and_items_revalidate_with_304(client: FlaskClient) -> None:
         assert again.headers["ETag"] == etag
 
 
+def test_if_match_on_a_read_holds_for_star_and_the_current_tag(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    article = ArticleFactory(slug="matched")
+    # Views that name their own ETag, one hashed from the body, one behind a role.
+    for url in ("/api/v1/articles/slug/matched", "/api/v1/openapi.json", "/api/v1/jobs"):
+        current = client.get(url, headers=admin).headers["ETag"]
+        for if_match in ("*", current, f'"stale", {current}'):
+            response = client.get(url, headers={**admin, "If-Match": if_match})
+            assert (response.status_code, response.headers["ETag"]) == (200, current), url
+        refused = client.get(url, headers={**admin, "If-Match": '"stale"'})
+        assert (refused.status_code, refused.json["code"]) == (412, "precondition_failed"), url
+        assert "data" not in refused.json
+    weak = f"W/{client.get(f'/api/v1/articles/{article.id}').headers['ETag']}"
+    assert client.get(f"/api/v1/articles/{article.id}", headers={"If-Match": weak}).status_code == (
+        412  # If-Match compares strongly: a weak tag never matches
+    )
+
+
 def test_a_write_changes_the_list_etag(client: FlaskClient, auth: dict[str, str]) -> None:
     ArticleFactory()
     before = client.get("/api/v1/articles").headers["ETag"]

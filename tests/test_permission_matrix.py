@@ -1,7 +1,8 @@
-"""Every write operation x every role x own/other object, generated from the route map.
+"""Every write operation, and every read that needs a role, x every role x own/other
+object, generated from the route map.
 
 A new write route fails here until it declares a rule (Blueprint.requires) and this
-file has a recipe for calling it.
+file has a recipe for calling it; so does a GET that declares a rule.
 """
 
 import io
@@ -37,18 +38,23 @@ from tests.factories import (
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def write_operations(app: Flask) -> dict[tuple[str, str], Rule | None]:
-    """(endpoint, method) -> the rule its view declares, for every write route."""
+def guarded_operations(app: Flask) -> dict[tuple[str, str], Rule | None]:
+    """(endpoint, method) -> the rule its view declares, for every write route and
+    every GET that declares one (the other GETs are public reads)."""
     operations: dict[tuple[str, str], Rule | None] = {}
     for url_rule in app.url_map.iter_rules():
         view = app.view_functions[url_rule.endpoint]
-        for method in sorted(set(url_rule.methods or ()) & set(WRITE_METHODS)):
+        for method in sorted(set(url_rule.methods or ()) & {*WRITE_METHODS, "GET"}):
             handler = getattr(getattr(view, "view_class", None), method.lower(), view)
-            operations[(url_rule.endpoint, method)] = getattr(handler, "permission", None)
+            rule = getattr(handler, "permission", None)
+            if method != "GET" or rule is not None:
+                operations[(url_rule.endpoint, method)] = rule
     return operations
 
 
-OPERATIONS = write_operations(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}))
+OPERATIONS = guarded_operations(
+    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+)
 
 
 @dataclass
@@ -306,6 +312,36 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         400 if c.user is None else 204,
     ),
 }
+RECIPES |= {
+    ("articles.Trash", "GET"): lambda c, s: ("/api/v1/articles/trash", None, 200),
+    ("articles.ArticleRevisions", "GET"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}/revisions",
+        None,
+        200,
+    ),
+    ("articles.ArticleRevisionByNumber", "GET"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}/revisions/1",
+        None,
+        200,
+    ),
+    ("articles.ArticleRevisionDiff", "GET"): lambda c, s: (
+        f"/api/v1/articles/{article_for(c, s).id}/revisions/1/diff/1",
+        None,
+        200,
+    ),
+    ("images.Images", "GET"): lambda c, s: ("/api/v1/images", None, 200),
+    ("images.ImageById", "GET"): lambda c, s: (f"/api/v1/images/{ImageFactory().id}", None, 200),
+    ("feeds.Feeds", "GET"): lambda c, s: ("/api/v1/feeds", None, 200),
+    ("feeds.FeedById", "GET"): lambda c, s: (f"/api/v1/feeds/{feed().id}", None, 200),
+    ("auth.Me", "GET"): lambda c, s: ("/api/v1/auth/me", None, 200),
+    ("users.Users", "GET"): lambda c, s: ("/api/v1/users", None, 200),
+    ("users.UserById", "GET"): lambda c, s: (f"/api/v1/users/{other_user().id}", None, 200),
+    ("tokens.ApiTokens", "GET"): lambda c, s: ("/api/v1/tokens", None, 200),
+    ("tokens.ApiTokenById", "GET"): lambda c, s: (f"/api/v1/tokens/{api_token().id}", None, 200),
+    ("jobs.Jobs", "GET"): lambda c, s: ("/api/v1/jobs", None, 200),
+    ("jobs.JobById", "GET"): lambda c, s: (f"/api/v1/jobs/{failed_job().id}", None, 200),
+    ("audit.AuditLog", "GET"): lambda c, s: ("/api/v1/audit", None, 200),
+}
 CALLERS = ["anonymous", "contributor", "author", "editor", "admin", "token:editor"]
 
 
@@ -323,7 +359,7 @@ def expected_status(rule: Rule, caller: Caller, scope: str, success: int) -> int
     return success
 
 
-def test_every_write_route_declares_a_rule_and_has_a_recipe() -> None:
+def test_every_guarded_route_declares_a_rule_and_has_a_recipe() -> None:
     undeclared = [op for op, rule in OPERATIONS.items() if rule is None]
     assert undeclared == [], "declare who may call these (Blueprint.requires)"
     self_authenticating = {op for op, rule in OPERATIONS.items() if rule and rule.role is None}
