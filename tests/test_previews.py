@@ -8,7 +8,7 @@ import time_machine
 from flask.testing import FlaskClient
 
 from cms.models import ArticleStatus, Role, utcnow
-from tests.conftest import remove
+from tests.conftest import edit, remove
 from tests.factories import ArticleFactory
 
 
@@ -78,3 +78,39 @@ def test_previews_are_issued_by_editors_for_a_week_at_most(
     )
     assert too_long.status_code == 422
     assert "expires_in" in too_long.json["errors"]
+
+
+def test_a_preview_of_a_revision_shows_it_and_keeps_nothing(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    tag = client.post("/api/v1/tags", json={"name": "Old tag"}, headers=admin).json
+    draft = client.post(
+        "/api/v1/articles",
+        json={"title": "First draft", "body_markdown": "One", "tag_ids": [tag["id"]]},
+        headers=admin,
+    ).json
+    url = f"/api/v1/articles/{draft['id']}"
+    assert (
+        edit(client, url, json={"title": "Second", "tag_ids": []}, headers=admin).status_code == 200
+    )
+    current = client.get(url, headers=admin)
+    revisions = client.get(f"{url}/revisions", headers=admin).json["data"]
+
+    created = issue(client, admin, draft["id"], revision=1)
+    assert created.json["revision"] == 1
+    shown = client.get(created.headers["Location"]).json
+    assert (shown["title"], [t["id"] for t in shown["tags"]]) == ("First draft", [tag["id"]])
+    assert shown["status"] == "draft"
+    # Read twice, and nothing of it stayed: the article, its ETag and revisions as before.
+    assert client.get(created.headers["Location"]).json["title"] == "First draft"
+    after = client.get(url, headers=admin)
+    assert (after.json["title"], after.headers["ETag"]) == ("Second", current.headers["ETag"])
+    assert client.get(f"{url}/revisions", headers=admin).json["data"] == revisions
+    now = issue(client, admin, draft["id"]).headers["Location"]
+    assert client.get(now).json["title"] == "Second"
+
+    missing = client.post(f"{url}/previews", json={"revision": 99}, headers=admin)
+    assert missing.status_code == 404
+    # A revision that names a tag deleted since cannot be shown as it was.
+    assert remove(client, f"/api/v1/tags/{tag['id']}", headers=admin).status_code == 204
+    assert client.get(created.headers["Location"]).status_code == 404

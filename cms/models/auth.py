@@ -55,9 +55,9 @@ class LoginFailure(Base):
 
 
 class PreviewToken(Base):
-    """A short-lived link for one unpublished article: whoever holds it reads that
-    article and nothing else (not a credential for anything). Only the SHA-256 of the
-    secret is stored."""
+    """A short-lived link for one unpublished article (or one of its revisions):
+    whoever holds it reads that and nothing else (not a credential for anything). Only
+    the SHA-256 of the secret is stored."""
 
     __tablename__ = "preview_tokens"
 
@@ -70,3 +70,4 @@ class PreviewToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    revision_number: Mapped[int | None]  # None: the article as it is now

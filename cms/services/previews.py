@@ -1,4 +1,5 @@
-"""Preview links: an editor lets someone read one unpublished article, for a while.
+"""Preview links: an editor lets someone read one unpublished article (or one of its
+revisions), for a while.
 
 The secret is random and shown once; only its SHA-256 is stored, so a database leak
 gives no working links. A preview is not a credential: it opens its article at the
@@ -7,6 +8,7 @@ preview URL and nothing else, it expires, and it can be revoked.
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -22,12 +24,19 @@ def _hash(secret: str) -> str:
 
 
 def issue_preview(
-    session: DbSession, article: Article, *, lifetime: timedelta, created_by_id: int | None
+    session: DbSession,
+    article: Article,
+    *,
+    lifetime: timedelta,
+    created_by_id: int | None,
+    revision_number: int | None = None,
 ) -> tuple[PreviewToken, str]:
-    """A new preview of `article` and its secret (returned once, never stored)."""
+    """A new preview of `article` (or of one revision) and its secret (returned once,
+    never stored)."""
     secret = PREFIX + secrets.token_urlsafe(32)
     preview = PreviewToken(
         article_id=article.id,
+        revision_number=revision_number,
         token_hash=_hash(secret),
         created_by_id=created_by_id,
         created_at=utcnow(),
@@ -38,15 +47,21 @@ def issue_preview(
     return preview, secret
 
 
-def previewed_article_id(session: DbSession, secret: str) -> int | None:
-    """The article a live preview secret opens; None for unknown, expired or revoked."""
+@dataclass(frozen=True)
+class Previewed:
+    article_id: int
+    revision_number: int | None
+
+
+def previewed(session: DbSession, secret: str) -> Previewed | None:
+    """What a live preview secret opens; None for unknown, expired or revoked."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     found = session.execute(
-        select(PreviewToken.article_id).where(
+        select(PreviewToken.article_id, PreviewToken.revision_number).where(
             PreviewToken.token_hash == _hash(secret),
             PreviewToken.revoked_at.is_(None),
             PreviewToken.expires_at > utcnow(),
         )
     ).first()
-    return None if found is None else int(found.article_id)
+    return None if found is None else Previewed(found.article_id, found.revision_number)

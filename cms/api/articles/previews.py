@@ -1,4 +1,5 @@
-"""Preview links (editors issue and revoke them; anyone holding one reads that article)."""
+"""Preview links (editors issue and revoke them; anyone holding one reads that article,
+or that revision of it)."""
 
 from datetime import timedelta
 from typing import Any
@@ -17,10 +18,12 @@ from cms.api.openapi import ResponseSchema
 from cms.api.operation_docs import UNCACHED
 from cms.auth.permissions import require_principal
 from cms.caching import require_if_match, strong_etag
-from cms.extensions import db
+from cms.extensions import DB_INT_MAX, db
 from cms.models import Article, PreviewToken, Role, utcnow
 from cms.problems import fail
-from cms.services.previews import issue_preview, previewed_article_id
+from cms.services.errors import InvalidContentError
+from cms.services.previews import Previewed, issue_preview, previewed
+from cms.services.revisions import restore, revision
 
 WEEK = 7 * 24 * 3600
 
@@ -32,6 +35,11 @@ class PreviewRequestSchema(ma.Schema):
         validate=ma.validate.Range(min=60, max=WEEK),
         metadata={"description": "Seconds the link works (1 minute to 7 days)"},
     )
+    revision = ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(min=1, max=DB_INT_MAX),
+        metadata={"description": "Preview this revision (its number) instead of the article now"},
+    )
 
 
 class PreviewSchema(ResponseSchema):
@@ -39,6 +47,9 @@ class PreviewSchema(ResponseSchema):
 
     id = ma.fields.Integer()
     article_id = ma.fields.Integer()
+    revision = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The revision it shows; null: the article now"}
+    )
     expires_at = ma.fields.AwareDateTime()
     token = ma.fields.String(metadata={"description": "The secret: shown once"})
     url = ma.fields.String(metadata={"description": "Where the article can be read with it"})
@@ -58,19 +69,26 @@ class ArticlePreviews(MethodView):
     def post(self, data: dict[str, Any], article_id: int) -> Response:
         """Issue a preview link to an article
 
-        Whoever holds the link reads this article (even unpublished) at its URL, and
-        nothing else, until it expires or is revoked. The secret is shown once.
+        Whoever holds the link reads this article (even unpublished), or one revision
+        of it, at its URL, and nothing else, until it expires or is revoked. The secret
+        is shown once.
         """
+        article = article_to_change(article_id)
+        number = data.get("revision")
+        if number is not None and revision(db.session, article, number) is None:
+            fail(404, detail=f"The article has no revision {number}.")
         preview, secret = issue_preview(
             db.session,
-            article_to_change(article_id),
+            article,
             lifetime=timedelta(seconds=data["expires_in"]),
             created_by_id=require_principal().user_id,
+            revision_number=number,
         )
         location = url_for("articles.ArticlePreview", secret=secret)
         body = {
             "id": preview.id,
             "article_id": article_id,
+            "revision": number,
             "expires_at": preview.expires_at,
             "token": secret,
             "url": public_url(location),
@@ -108,20 +126,41 @@ class ArticlePreview(MethodView):
     def get(self, secret: str) -> Response:
         """Read an article through a preview link
 
-        No credentials: the link is the permission. Never cached.
+        No credentials: the link is the permission. Never cached. A link to a revision
+        shows the article as restoring that revision would make it (its fields, authors
+        and tags; the status and schedule as they are now).
         """
-        article_id = previewed_article_id(db.session, secret)
-        stamp = None
-        if article_id is not None:
-            query = stamp_query(rated=False).where(
-                Article.id == article_id, Article.trashed_at.is_(None)
-            )
-            stamp = db.session.connection().execute(query).first()
+        found = previewed(db.session, secret)
+        stamp = None if found is None else _previewed_stamp(found)
         if stamp is None:
             fail(404, detail="No such preview, or it expired or was revoked.")
         [article] = load_articles(db.session, [stamp])
+        db.session.rollback()  # a revision's preview was restored only to be read
         response = json_response(article)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Robots-Tag"] = "noindex"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+
+def _previewed_stamp(found: Previewed) -> Any:
+    """The stamp row of what a preview shows. A revision is restored in the request's
+    transaction, which the caller rolls back once it is read: the one write path makes
+    the preview, so it shows what a restore would, and nothing of it is kept."""
+    article = db.session.scalar(
+        select(Article).where(Article.id == found.article_id, Article.trashed_at.is_(None))
+    )
+    if article is None:
+        return None
+    if found.revision_number is not None:
+        old = revision(db.session, article, found.revision_number)
+        if old is None:  # pruned since
+            return None
+        try:
+            restore(db.session, article, old)
+        except InvalidContentError:  # names a tag, byline or category since deleted
+            db.session.rollback()
+            return None
+        db.session.flush()
+    query = stamp_query(rated=False).where(Article.id == found.article_id)
+    return db.session.connection().execute(query).first()
