@@ -13,7 +13,7 @@ from cms.extensions import db
 from cms.models import ContentEvent, Role, utcnow
 from cms.services.audit import prune_audit
 from cms.services.dispatch import dispatch_events
-from tests.conftest import edit, run_jobs
+from tests.conftest import FAST_PASSWORD, edit, run_jobs
 
 
 def dispatched() -> None:
@@ -50,7 +50,7 @@ def test_who_did_what_with_which_credential(
     assert trail[0]["changed"] == ["excerpt"]
     by_bot = entries(client, admin, actor=f"token:{token.id}")
     assert [e["resource_id"] for e in by_bot] == [article["id"]]
-    assert {e["resource"] for e in entries(client, admin)} == {"article", "tag"}
+    assert {e["resource"] for e in entries(client, admin)} == {"article", "tag", "user", "token"}
 
 
 def test_a_second_delivery_adds_nothing(
@@ -74,8 +74,34 @@ def test_the_log_is_for_admins_and_forgets_after_its_keep_days(
     assert client.get("/api/v1/audit").status_code == 401
     client.post("/api/v1/tags", json={"name": "Old"}, headers=admin)
     dispatched()
-    assert [e["type"] for e in entries(client, admin)] == ["tag.created"]
+    assert "tag.created" in [e["type"] for e in entries(client, admin)]
     with time_machine.travel(utcnow() + timedelta(days=app.config["AUDIT_KEEP_DAYS"] + 1)):
         prune_audit()
     db.session.rollback()
     assert entries(client, admin) == []
+
+
+def test_accounts_are_audited_logins_included(
+    client: FlaskClient, admin: dict[str, str], login: Any
+) -> None:
+    editor, as_editor = login(Role.EDITOR)
+    made = client.post("/api/v1/tokens", json={"name": "bot", "role": "editor"}, headers=admin).json
+    as_bot = {"Authorization": f"Bearer {made['token']}"}
+    assert client.get("/api/v1/articles?status=draft", headers=as_bot).status_code == 200
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": FAST_PASSWORD, "new_password": "a brand new password"},
+        headers=as_editor,
+    )
+    assert changed.status_code == 204
+    dispatched()
+
+    of_editor = entries(client, admin, resource="user", resource_id=editor.id)
+    assert [(e["type"], e["actor"]) for e in of_editor][:2] == [
+        ("user.updated", f"user:{editor.id}"),
+        ("user.logged_in", f"user:{editor.id}"),
+    ]
+    assert "password_hash" in of_editor[0]["changed"]
+    tokens = entries(client, admin, resource="token", resource_id=made["id"])
+    # Using a token moves its last_used_at: bookkeeping, not an entry.
+    assert [e["type"] for e in tokens] == ["token.created"]

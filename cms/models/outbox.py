@@ -1,5 +1,6 @@
 """Content events in an outbox: every flush that creates, changes or deletes content
-writes one row per changed resource, in the same transaction.
+(or an account: a user, an API token, a preview link) writes one row per changed
+resource, in the same transaction.
 
 So nothing is announced for a write that rolled back (its events roll back with it),
 and nothing is lost when a process dies right after the commit (the events are rows,
@@ -19,16 +20,17 @@ from sqlalchemy import JSON, Index, Integer, String, event, insert, inspect, lit
 from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 
 from cms.models.article import Article
+from cms.models.auth import ApiToken, PreviewToken
 from cms.models.base import Base, UTCDateTime, utcnow
 from cms.models.feed import Feed
 from cms.models.media import Image
 from cms.models.page import Page
-from cms.models.people import Author
+from cms.models.people import Author, User
 from cms.models.publication import Publication
 from cms.models.taxonomy import Category, Tag
 
 # What counts as content, by the name its events carry: articles and what they show.
-RESOURCES: dict[type[Any], str] = {
+CONTENT_RESOURCES: dict[type[Any], str] = {
     Article: "article",
     Author: "author",
     Tag: "tag",
@@ -38,8 +40,11 @@ RESOURCES: dict[type[Any], str] = {
     Page: "page",
     Feed: "feed",
 }
-# Bookkeeping every change moves: not a change anyone asked for.
-_NOT_CHANGES = frozenset({"version", "updated_at", "created_at"})
+# Who may do what: changes an audit must show, though no reader sees them.
+ACCOUNT_RESOURCES: dict[type[Any], str] = {User: "user", ApiToken: "token", PreviewToken: "preview"}
+RESOURCES = CONTENT_RESOURCES | ACCOUNT_RESOURCES
+# Bookkeeping every change (or use) moves: not a change anyone asked for.
+_NOT_CHANGES = frozenset({"version", "updated_at", "created_at", "last_used_at"})
 
 
 class ContentEvent(Base):
@@ -91,12 +96,16 @@ def current_actor() -> str | None:
     return f"user:{principal.user_id}"
 
 
-def record_events(session: Session | scoped_session[Any], changes: list[Change]) -> None:
-    """Write events for changes made outside the ORM, in the session's transaction."""
+def record_events(
+    session: Session | scoped_session[Any], changes: list[Change], *, actor: str | None = None
+) -> None:
+    """Write events for changes made outside the ORM (or for what is no change to a
+    row, such as a login), in the session's transaction. The actor is the request's
+    unless named (a login acts as the user it proves to be)."""
     if not changes:
         return
     session.info["content_events"] = True  # a dispatcher is nudged after the commit
-    actor, now = current_actor(), utcnow()
+    actor, now = actor or current_actor(), utcnow()
     session.connection().execute(
         insert(ContentEvent),
         [
@@ -156,7 +165,9 @@ def _changes_in_flush(session: Session) -> list[Change]:
             if resource is None:
                 continue
             changed = _changed_fields(row)
-            if action == "updated" and not changed and not session.is_modified(row):
+            # Content shows what it links to: a changed link changes it too.
+            linked = resource in CONTENT_RESOURCES.values() and session.is_modified(row)
+            if action == "updated" and not changed and not linked:
                 continue
             changes.append(Change(resource, row.id, action, getattr(row, "version", None), changed))
     for row in session.deleted:

@@ -31,8 +31,12 @@ class AuditEntrySchema(ResponseSchema):
         allow_none=True,
         metadata={"description": "user:<id> (a login), token:<id> (an API token); null: system"},
     )
-    type = ma.fields.String(metadata={"example": "article.updated"})
-    resource = ma.fields.String(metadata={"example": "article"})
+    type = ma.fields.String(
+        metadata={"example": "article.updated", "description": "<resource>.<what happened>"}
+    )
+    resource = ma.fields.String(
+        metadata={"example": "article", "description": "A content resource, user, token or preview"}
+    )
     resource_id = ma.fields.Integer()
     version = ma.fields.Integer(allow_none=True)
     changed = ma.fields.List(ma.fields.String())
@@ -54,7 +58,13 @@ class AuditLog(MethodView):
     @blp.response(200, envelope(AuditEntrySchema))
     @blp.doc(operationId="listAuditEntries")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List audit entries, newest first"""
+        """List audit entries, newest first
+
+        Every change to content (articles, authors, tags, categories, publications,
+        images, pages, feeds) and to accounts (`user`, `token`, `preview`), and each
+        login and logout (`user.logged_in`, `user.logged_out`). A change lists the
+        fields it changed, never their values.
+        """
         query = select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
         for name in ("actor", "type", "resource", "resource_id"):
             if name in args:

@@ -11,7 +11,7 @@ from cms.auth.permissions import authenticates_itself, require_principal
 from cms.auth.throttle import start_guess
 from cms.auth.tokens import claim_refresh_token, issue_token_pair, revoke_family
 from cms.extensions import db
-from cms.models import ApiToken, Role, User
+from cms.models import ApiToken, Change, Role, User, record_events
 from cms.problems import fail
 from cms.services.users import authenticate, change_password, normalize_email
 
@@ -36,6 +36,7 @@ class Login(MethodView):
         if user is None:
             fail(401, "invalid_credentials", "E-mail or password is wrong.")
         guess.forget()
+        record_events(db.session, [Change("user", user.id, "logged_in")], actor=f"user:{user.id}")
         return issue_token_pair(user)
 
 
@@ -68,9 +69,11 @@ class Logout(MethodView):
     @blp.doc(operationId="logout")
     def post(self) -> None:
         """Revoke this login's access and refresh tokens"""
-        if require_principal().user_id is None:
+        user_id = require_principal().user_id
+        if user_id is None:
             fail(400, "bad_request", "API tokens are revoked by an admin, not logged out.")
         revoke_family(get_jwt()["fid"])
+        record_events(db.session, [Change("user", user_id, "logged_out")])
 
 
 @blp.route("/password")
