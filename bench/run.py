@@ -1,10 +1,15 @@
 """Throughput of the hot public reads, as ratios to baselines measured in the same run.
 
-    python -m bench.run [--articles 10000] [--seconds 8] [--database URL]
+    python -m bench.run [--articles 10000] [--seconds 8] [--database URL] [--rounds 3]
 
 Seeds (once) a database of N articles, serves the app with gunicorn (2 sync workers,
 no control socket) on loopback and drives each endpoint with wrk -t2 -c32. Needs wrk
 (`make bench` installs it). Results go to bench/results/ (not committed).
+
+The ratios that count are to the bare baselines (bench/bare.py): a Flask app that
+imports nothing of ours, in its own gunicorn on the next port, same settings, same
+database. The in-app baselines (bench/app.py) pay every hook of the CMS; they stay,
+labelled, so earlier figures remain comparable.
 """
 
 import argparse
@@ -52,16 +57,33 @@ def main() -> None:
     }
     if args.database:
         env["DATABASE_URL"] = args.database
+    database = args.database or f"sqlite:///{Path(env['CMS_INSTANCE_DIR']) / 'cms.sqlite3'}"
+    bare_env = {**os.environ, "BARE_DATABASE_URL": sqlalchemy_url(database)}
     prepare(env, args.articles)
-    server = subprocess.Popen(gunicorn_command(args.port), env=env, cwd=ROOT)
+    bare_port = args.port + 1
+    servers = [
+        subprocess.Popen(gunicorn_command(args.port), env=env, cwd=ROOT),
+        subprocess.Popen(gunicorn_command(bare_port, app="bench.bare:app"), env=bare_env, cwd=ROOT),
+    ]
     try:
-        base = f"http://127.0.0.1:{args.port}"
+        base, bare = f"http://127.0.0.1:{args.port}", f"http://127.0.0.1:{bare_port}"
         wait_for(f"{base}/bench/hello")
-        rows = measure(base, args)
+        wait_for(f"{bare}/hello")
+        rows = measure(base, bare, args)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
     report(rows, args)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL with psycopg 3 named, as the CMS reads it (postgres:// is accepted there)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def etag_of(url: str) -> str:
@@ -88,12 +110,18 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def measure(base: str, args: argparse.Namespace) -> list[dict[str, object]]:
+BARE_HELLO, BARE_QUERY = "hello JSON (bare baseline)", "one text() query (bare baseline)"
+APP_HELLO, APP_QUERY = "hello JSON (in-app baseline)", "one Core query (in-app baseline)"
+
+
+def measure(base: str, bare: str, args: argparse.Namespace) -> list[dict[str, object]]:
     slug = f"article-{args.articles - 1}"
     list_url = f"{base}/api/v1/articles?include={INCLUDES}"
     cases = [
-        ("hello JSON (baseline)", f"{base}/bench/hello", {}),
-        ("one Core query (baseline)", f"{base}/bench/one-query", {}),
+        (BARE_HELLO, f"{bare}/hello", {}),
+        (BARE_QUERY, f"{bare}/one-query", {}),
+        (APP_HELLO, f"{base}/bench/hello", {}),
+        (APP_QUERY, f"{base}/bench/one-query", {}),
         ("home list, includes", list_url, {}),
         ("home list, includes, count=false", f"{list_url}&count=false", {}),
         ("category page", f"{base}/api/v1/articles?category=category-3", {}),
@@ -126,7 +154,7 @@ def measure(base: str, args: argparse.Namespace) -> list[dict[str, object]]:
         rows.append(
             {
                 "name": name,
-                "url": url.removeprefix(base),
+                "url": url.removeprefix(base).removeprefix(bare),
                 "rps": rps[len(rps) // 2],
                 "rps_runs": rps,
                 "errors": sum(r["errors"] for r in runs[name]),
@@ -137,11 +165,13 @@ def measure(base: str, args: argparse.Namespace) -> list[dict[str, object]]:
 
 def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
     by_name = {str(r["name"]): float(r["rps"]) for r in rows}  # type: ignore[arg-type]
-    hello, one = by_name["hello JSON (baseline)"], by_name["one Core query (baseline)"]
-    print(f"\n{'endpoint (median rps)':36} {'rps':>9} {'/ one-query':>12} {'/ hello':>9}")
+    bases = [by_name[name] for name in (BARE_QUERY, BARE_HELLO, APP_QUERY, APP_HELLO)]
+    heads = ["/ bare query", "/ bare hello", "/ app query", "/ app hello"]
+    print(f"\n{'endpoint (median rps)':36} {'rps':>9} " + " ".join(f"{h:>12}" for h in heads))
     for row in rows:
         rps = float(row["rps"])  # type: ignore[arg-type]
-        print(f"{row['name']!s:36} {rps:9.0f} {rps / one:12.2f} {rps / hello:9.2f}")
+        ratios = " ".join(f"{rps / b:12.2f}" for b in bases)
+        print(f"{row['name']!s:36} {rps:9.0f} {ratios}")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"throughput-{args.articles}-{stamp}.json"
     out.write_text(

@@ -22,10 +22,10 @@ def prepare(env: dict[str, str], articles: int) -> None:
     print(f"database ready ({time.perf_counter() - started:.0f} s)")
 
 
-def gunicorn_command(port: int, workers: int = 2) -> list[str]:
-    """bench.app (the CMS and its baselines) on loopback, sync workers (gthread splits
-    connections unevenly between processes), no control socket (gunicorn 27 opens one
-    under the home directory by default)."""
+def gunicorn_command(port: int, workers: int = 2, app: str = "bench.app:app") -> list[str]:
+    """An app (by default bench.app: the CMS and its in-app baselines) on loopback, sync
+    workers (gthread splits connections unevenly between processes), no control socket
+    (gunicorn 27 opens one under the home directory by default)."""
     return [
         sys.executable,
         "-m",
@@ -39,7 +39,7 @@ def gunicorn_command(port: int, workers: int = 2) -> list[str]:
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
-        "bench.app:app",
+        app,
     ]
 
 

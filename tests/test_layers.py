@@ -105,3 +105,19 @@ def test_no_import_cycle_in_cms() -> None:
 )
 def test_the_bottom_layers_import_nothing_above_them(module: str, allowed: set[str]) -> None:
     assert imports_of(module) <= allowed
+
+
+def test_the_bare_benchmark_baseline_imports_nothing_of_ours() -> None:
+    """bench/bare.py measures the stack's limit: anything of ours would measure us."""
+    tree = ast.parse((ROOT / "bench" / "bare.py").read_text())
+    imported = {
+        name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+        )
+    }
+    assert imported == {"os", "orjson", "flask", "sqlalchemy"}
