@@ -3,7 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Request, Response, g
+from flask.sessions import SessionInterface, SessionMixin
 
 from cms import config, problems
 from cms.api.screening import RequestJSON
@@ -23,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         development=app.testing or app.config["CMS_ENV"] == "development",
         instance_dir=Path(app.instance_path),
     )
+    app.session_interface = NoCookieSessions()
     app.before_request(_empty_g)
 
     db.init_app(app)
@@ -90,6 +92,18 @@ def _register_jobs() -> None:
     import cms.services.revisions
     import cms.services.trash
     import cms.worker  # noqa: F401
+
+
+class NoCookieSessions(SessionInterface):
+    """A headless API keeps no cookie session: callers send bearer tokens. (Flask's
+    default builds a signing serializer on every request to look for a cookie that
+    is never set here.) `session` is Flask's read-only null session."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def _empty_g() -> None:

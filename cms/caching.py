@@ -233,30 +233,35 @@ def require_if_match(current_etag: str) -> None:
 
 def _finish_get(response: Response) -> Response:
     """Every successful GET: an ETag (hashed from the body unless the view set a cheaper
-    one), the matching 304, and Cache-Control for CDNs or for the caller alone."""
+    one), the matching 304, and Cache-Control for CDNs or for the caller alone. Headers
+    are written as strings: this runs on every read, 304s included, and Werkzeug's
+    Cache-Control object re-parses and re-writes the header on each assignment."""
     if request.method not in ("GET", "HEAD") or response.status_code not in (200, 304):
         return response
-    if response.cache_control.no_store:  # probes, whose answer is now or never
+    headers = response.headers
+    if "Cache-Control" in headers:  # the view's own: no-store probes, immutable media
         return response
-    hashed = response.status_code == 200 and "ETag" not in response.headers
+    hashed = response.status_code == 200 and "ETag" not in headers
     if hashed:
-        response.add_etag()
+        etag = hashlib.sha1(response.get_data(), usedforsecurity=False).hexdigest()
+        headers["ETag"] = f'"{etag}"'
     if "If-Match" in request.headers and not _if_match_holds(response):
         return problem_response(
             412, "precondition_failed", "If-Match names no current version of this resource."
         )
-    if hashed and request.if_none_match.contains_weak(etag := response.get_etag()[0] or ""):
+    if hashed and "If-None-Match" in request.headers and request.if_none_match.contains_weak(etag):
         response = conditional(Response(status=304), etag)
-    config = current_app.config
+        headers = response.headers
     if "Authorization" in request.headers:
-        response.cache_control.private = True
-        response.cache_control.no_cache = True
+        headers["Cache-Control"] = "private, no-cache"
     else:
-        fresh_for = g.get("fresh_for")
-        response.cache_control.public = True
-        response.cache_control.max_age = _at_most(config["CACHE_MAX_AGE"], fresh_for)
-        response.cache_control.s_maxage = _at_most(config["CACHE_S_MAXAGE"], fresh_for)
-    response.vary.add("Authorization")
+        config, fresh_for = current_app.config, g.get("fresh_for")
+        headers["Cache-Control"] = (
+            f"public, max-age={_at_most(config['CACHE_MAX_AGE'], fresh_for)}, "
+            f"s-maxage={_at_most(config['CACHE_S_MAXAGE'], fresh_for)}"
+        )
+    vary = headers.get("Vary")
+    headers["Vary"] = f"{vary}, Authorization" if vary else "Authorization"
     return response
 
 

@@ -29,7 +29,7 @@ def screen_request() -> None:
     body that does not parse or nests too deep (400), and anywhere in the path, the query
     or the body, NUL characters (PostgreSQL text cannot hold them, and they are never
     meaningful) or integers beyond the database's range (SQLite cannot even bind them)."""
-    if len(request.full_path.encode()) > MAX_URL_BYTES:
+    if _url_bytes() > MAX_URL_BYTES:
         problems.fail(414, "uri_too_long", f"URLs may be at most {MAX_URL_BYTES} bytes long.")
     errors = {
         f"path:{name}": [CONTAINS_NUL]
@@ -49,12 +49,23 @@ def screen_request() -> None:
         )
 
 
+def _url_bytes() -> int:
+    """The length of the URL as sent: servers pass it (gunicorn's RAW_URI, others'
+    REQUEST_URI; some without the query); without either it is rebuilt, at more cost."""
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        return len(request.full_path.encode())
+    query = environ.get("QUERY_STRING", "")
+    return len(raw) + (len(query) + 1 if query and "?" not in raw else 0)
+
+
 def _json_body() -> Any:
     """The JSON body, or None without one. Parsed here, once, so that what no parser
     takes is a 400: bytes that are not UTF-8, numbers Python will not convert (thousands
     of digits) or hold (1e999), NaN and Infinity (not JSON), nesting past the stack."""
-    if not request.is_json:  # other bodies are read by their views, in their own way
-        return None
+    if not request.environ.get("CONTENT_TYPE") or not request.is_json:
+        return None  # other bodies are read by their views, in their own way
     data = request.get_data(cache=True)
     if not data:
         return None

@@ -8,12 +8,14 @@ editor (all content and taxonomy), admin (also users and tokens).
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, select
 
 from cms.auth.principal import Principal, current_principal
 from cms.models import Article, ArticleAuthor, ArticleStatus, Author, Role, User
+from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.identifiers import unique_slug
@@ -81,13 +83,21 @@ def _owned_article_ids(user_id: int) -> Any:
     )
 
 
-def article_visibility(principal: Principal | None) -> list[ColumnElement[bool]]:
+# The clock as a bound parameter, for statements built once and run at many times:
+# they are executed with {"now": utcnow()}.
+NOW = bindparam("now", type_=UTCDateTime)
+
+
+def article_visibility(
+    principal: Principal | None, *, now: datetime | BindParameter[datetime] | None = None
+) -> list[ColumnElement[bool]]:
     """Nobody reads the trash here (editors have its own list). Editors see the rest;
-    others see what is public now and the articles they author."""
+    others see what is public `now` (by default the current time; NOW to bind it at
+    execution) and the articles they author."""
     kept = Article.trashed_at.is_(None)
     if principal is not None and principal.at_least(Role.EDITOR):
         return [kept]
-    published = public_now()
+    published = public_now(now)
     if principal is None or principal.user_id is None:
         return [kept, published]
     return [kept, or_(published, Article.id.in_(_owned_article_ids(principal.user_id)))]

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import structlog
 from flask import g
-from sqlalchemy import ColumnElement, and_, func, or_, select, union
+from sqlalchemy import BindParameter, ColumnElement, and_, func, or_, select, union
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -33,9 +33,9 @@ log = structlog.get_logger(__name__)
 WINDOW = 100
 
 
-def public_now(now: datetime | None = None) -> ColumnElement[bool]:
+def public_now(now: datetime | BindParameter[datetime] | None = None) -> ColumnElement[bool]:
     """Published, its time come, its takedown (if any) not yet."""
-    now = now or utcnow()
+    now = utcnow() if now is None else now
     return and_(
         Article.status == ArticleStatus.PUBLISHED,
         Article.published_at <= now,

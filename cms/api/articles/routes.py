@@ -1,5 +1,6 @@
 """Articles: the list every page starts from, one article by id or slug, and writes."""
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,10 +18,11 @@ from cms.api.articles.schemas import (
     ArticleSchema,
     ArticleWriteSchema,
 )
+from cms.api.common import AnySelect, list_envelope
 from cms.api.common import envelope as list_of
-from cms.api.common import list_envelope
 from cms.api.framework import Blueprint, json_response
 from cms.auth.permissions import (
+    NOW,
     article_visibility,
     authorize_article_delete,
     authorize_article_write,
@@ -30,6 +32,8 @@ from cms.auth.permissions import (
 )
 from cms.auth.principal import Principal, current_principal
 from cms.caching import (
+    CACHES,
+    LRU,
     conditional,
     fresh_for_at_most,
     list_etag,
@@ -318,23 +322,46 @@ class Articles(MethodView):
         return article_response(Article.id == article.id, {}, 201, {"Location": location})
 
 
-def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
-    fields, include = _shape(args)
+@dataclass(frozen=True)
+class ListPlan:
+    """The statements of one list request, built without the clock: `now` is a bound
+    parameter, so one plan serves every request with the same arguments."""
+
+    query: AnySelect | None  # None: a search with nothing searchable matches nothing
+    counted: AnySelect | None
+    keys: list[q.SortKey]
+
+
+# Anonymous lists, by their arguments: building the statements (visibility, filters,
+# sort, search join) cost more than running them; the plans do not depend on content.
+_plans = LRU(size=256)
+CACHES.append(_plans)
+
+
+def _plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
+    if principal is not None:
+        return _build_plan(args, principal)
+    key = tuple(sorted((name, repr(value)) for name, value in args.items()))
+    found: ListPlan | None = _plans.get(key)
+    if found is None:
+        found = _build_plan(args, None)
+        _plans.put(key, found)
+    return found
+
+
+def _build_plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
     page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
-    visible = article_visibility(principal)
+    visible = article_visibility(principal, now=NOW)
     where = [*visible, *q.filters(args)]
     keys = q.sort_keys(args.get("sort"))
     rated = "min_credibility" in args or any(k.name == "credibility" for k in keys)
     query = stamp_query(rated=rated).where(*where)
     counted = count_query(rated=rated).where(*where)
-    search = search_terms(args["q"]) if "q" in args else None
-    if search is not None:
+    if "q" in args:
         window = current_app.config["SEARCH_RANK_WINDOW"]
-        hits = ranked_matches(db.session, search, window, visible)
+        hits = ranked_matches(db.session, search_terms(args["q"]), window, visible)
         if hits is None:  # nothing searchable in what was typed: nothing matches
-            return list_envelope(
-                [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
-            )
+            return ListPlan(None, None, keys)
         query = query.join(hits, hits.c.article_id == Article.id)
         counted = counted.join(hits, hits.c.article_id == Article.id)
         if "sort" not in args:  # by relevance: a computed score, so no keyset cursor
@@ -352,19 +379,31 @@ def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
         query = query.where(q.after_cursor(keys, cursor))
     else:
         query = query.offset((page - 1) * page_size)
+    return ListPlan(query.limit(page_size + 1), counted, keys)
 
-    stamps = db.session.connection().execute(query.limit(page_size + 1)).all()
+
+def _list(args: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
+    fields, include = _shape(args)
+    page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
+    plan = _plan(args, principal)
+    if plan.query is None or plan.counted is None:
+        return list_envelope(
+            [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
+        )
+    clock = {"now": utcnow()}
+    stamps = db.session.connection().execute(plan.query, clock).all()
     more = len(stamps) > page_size
     rows = load_articles(db.session, stamps[:page_size], include=include)
-    if search is not None and (fields is None or "snippet" in fields):
-        found = snippets(db.session, search, [row["id"] for row in rows])
+    if "q" in args and (fields is None or "snippet" in fields):
+        found = snippets(db.session, search_terms(args["q"]), [row["id"] for row in rows])
         for row in rows:
             row["snippet"] = found.get(row["id"])
+    keys = plan.keys
     return list_envelope(
         [_project(row, fields) for row in rows],
         page=None if cursor is not None else page,
         page_size=page_size,
-        total=_total(counted, args, principal) if args["count"] else None,
+        total=_total(plan.counted, clock, args, principal) if args["count"] else None,
         more=more,
         next_cursor=q.encode_cursor(keys, rows[-1]) if more and keys else None,
     )
@@ -373,12 +412,12 @@ def _list(args: dict[str, Any], principal: Any) -> dict[str, Any]:
 _NOT_FILTERS = {"page", "page_size", "cursor", "sort", "field_names", "include", "count"}
 
 
-def _total(counted: Any, args: dict[str, Any], principal: Any) -> int:
+def _total(counted: AnySelect, clock: dict[str, Any], args: dict[str, Any], principal: Any) -> int:
     """The number of matches, remembered until the next content change (counting a
     large table on every page view costs more than the page itself)."""
     filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in _NOT_FILTERS))
     key = ("articles", principal.scope if principal else "anonymous", filters, epoch(db.session))
-    return remember(key, lambda: int(db.session.connection().scalar(counted) or 0))
+    return remember(key, lambda: int(db.session.connection().scalar(counted, clock) or 0))
 
 
 @blp.route("/<int:article_id>")
