@@ -27,6 +27,7 @@ from cms.api.operation_docs import (
 )
 from cms.api.screening import read_json
 from cms.auth.permissions import requires
+from cms.caching import LRU
 from cms.extensions import db
 from cms.models import Role
 
@@ -144,10 +145,30 @@ def _refuse_repeated_scalars(schema: ma.Schema, view: F) -> F:
 
 
 class RequestParser(FlaskParser):
-    """webargs reading JSON bodies as every view does (cms.api.screening.read_json)."""
+    """webargs reading JSON bodies as every view does (cms.api.screening.read_json),
+    and remembering what each query string parsed to: hot reads (a home page asked
+    for again and again) send the same one, and parsing it field by field cost more
+    than the list query. A query's arguments depend on nothing but its text."""
 
     def _raw_load_json(self, req: Request) -> Any:
         return read_json(req.get_data(cache=True)) if is_json_request(req) else missing
+
+    def parse(self, argmap: Any, req: Request | None = None, **kwargs: Any) -> Any:
+        if kwargs.get("location") != "query" or kwargs.get("validate") is not None:
+            return super().parse(argmap, req, **kwargs)
+        query = (req or request).environ.get("QUERY_STRING", "")
+        key = (id(argmap), query)
+        parsed: dict[str, Any] | None = _parsed_queries.get(key)
+        if parsed is None:
+            parsed = super().parse(argmap, req, **kwargs)
+            _parsed_queries.put(key, parsed)
+        # A copy per request: a view may add to its arguments, or to a list among them.
+        return {k: list(v) if isinstance(v, list) else v for k, v in parsed.items()}
+
+
+# Parsed query arguments, by (schema, query string). The schemas live as long as the
+# process (Blueprint.arguments instantiates each once), so their ids stay theirs.
+_parsed_queries = LRU(size=1024)
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]

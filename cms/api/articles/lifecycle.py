@@ -7,12 +7,12 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from cms.api.articles.routes import article_response, article_to_change, blp
+from cms.api.articles.routes import article_response, article_to_change, blp, by_id
 from cms.api.articles.schemas import ArticleSchema
 from cms.api.common import AwareUTCDateTime
 from cms.auth.permissions import owns, require_principal
 from cms.extensions import db
-from cms.models import Article, Role
+from cms.models import Role
 from cms.problems import fail
 from cms.services.lifecycle import InvalidTransitionError, take_step
 
@@ -32,7 +32,7 @@ def _step(article_id: int, name: str, published_at: Any = None) -> Response:
         take_step(db.session, article, name, published_at)
     except InvalidTransitionError as error:
         fail(409, error.code, str(error))
-    return article_response(Article.id == article_id, {})
+    return article_response(by_id(article_id), {})
 
 
 @blp.route("/<int:article_id>/submit")

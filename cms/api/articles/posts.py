@@ -14,12 +14,13 @@ from cms.api.articles.routes import (
     MARKDOWN,
     article_response,
     blp,
+    by_id,
     markdown_response,
     visible_stamp,
 )
 from cms.api.articles.schemas import ArticleSchema
 from cms.extensions import db
-from cms.models import Article, Role
+from cms.models import Role
 from cms.problems import fail
 from cms.services.posts import import_post
 
@@ -78,9 +79,9 @@ class ArticleImport(MethodView):
         """
         article, created = import_post(db.session, _post_text())
         if not created:
-            return article_response(Article.id == article.id, {})
+            return article_response(by_id(article.id), {})
         location = url_for("articles.ArticleById", article_id=article.id)
-        return article_response(Article.id == article.id, {}, 201, {"Location": location})
+        return article_response(by_id(article.id), {}, 201, {"Location": location})
 
 
 def _post_text() -> str:
@@ -111,4 +112,4 @@ class ArticleMarkdown(MethodView):
     @blp.doc(operationId="getArticleMarkdown")
     def get(self, article_id: int) -> Response:
         """Export an article as a front-matter post"""
-        return markdown_response(visible_stamp(Article.id == article_id))
+        return markdown_response(visible_stamp(by_id(article_id)))

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from cms.api.articles.routes import article_response, article_to_change, blp
+from cms.api.articles.routes import article_response, article_to_change, blp, by_id
 from cms.api.articles.schemas import ArticleSchema
 from cms.api.framework import json_response
 from cms.api.openapi import ResponseSchema
@@ -124,4 +124,4 @@ class ArticleRevisionRestore(MethodView):
             db.session.rollback()
             detail = "; ".join(f"{field}: {' '.join(why)}" for field, why in error.errors.items())
             fail(409, "revision_outdated", f"Cannot restore revision {number}: {detail}")
-        return article_response(Article.id == article_id, {})
+        return article_response(by_id(article_id), {})

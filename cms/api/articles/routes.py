@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import BindParameter, bindparam, select
 
 from cms.api.articles import query as q
 from cms.api.articles.read import count_query, load_articles, stamp_query
@@ -79,10 +79,40 @@ MARKDOWN = "text/markdown"
 ALSO_MARKDOWN = "With `Accept: text/markdown`: the front-matter post, as getArticleMarkdown."
 
 
-def _stamp(where: ColumnElement[bool], principal: Any) -> Any:
-    """(id, version, updated_at) of the article, if the principal may see it."""
-    query = stamp_query(rated=False).where(where, *article_visibility(principal))
-    return db.session.connection().execute(query).first()
+@dataclass(frozen=True)
+class Key:
+    """Which article a request names: by its id or by its slug."""
+
+    column: str
+    value: int | str
+
+
+def by_id(article_id: int) -> Key:
+    return Key("id", article_id)
+
+
+def by_slug(slug: str) -> Key:
+    return Key("slug", slug)
+
+
+_KEY: BindParameter[Any] = bindparam("key")
+# What anonymous readers may read, by id or slug, built once: the key and the clock
+# are bound at execution, so every request runs the same statement.
+_PUBLIC_STAMPS = {
+    column: stamp_query(rated=False).where(
+        getattr(Article, column) == _KEY, *article_visibility(None, now=NOW)
+    )
+    for column in ("id", "slug")
+}
+
+
+def _stamp(key: Key, principal: Principal | None) -> Any:
+    """(id, version, updated_at, unpublish_at) of the article, if the principal may see it."""
+    query = _PUBLIC_STAMPS[key.column]
+    if principal is not None:
+        visible = article_visibility(principal, now=NOW)
+        query = stamp_query(rated=False).where(getattr(Article, key.column) == _KEY, *visible)
+    return db.session.connection().execute(query, {"key": key.value, "now": utcnow()}).first()
 
 
 def item_etag(stamp: Any) -> str:
@@ -177,7 +207,7 @@ _JSON_READS = _ONE_ARTICLE | {"articles.Articles"}
 
 
 def article_response(
-    where: ColumnElement[bool],
+    key: Key,
     args: dict[str, Any],
     status: int = 200,
     headers: dict[str, str] | None = None,
@@ -186,9 +216,9 @@ def article_response(
 ) -> Response:
     """One visible article, with a validator computed before anything is rendered.
     With `renamed_from`, a slug the article had redirects to its current one."""
-    stamp = _visible_stamp_or_none(where)
-    if stamp is None and renamed_from is not None:
-        stamp = _visible_stamp_or_none(Article.id == _renamed(renamed_from))
+    stamp = _visible_stamp_or_none(key)
+    if stamp is None and renamed_from is not None and (renamed := _renamed(renamed_from)):
+        stamp = _visible_stamp_or_none(by_id(renamed))
         if stamp is not None:
             return _moved_to(stamp.id)
     if stamp is None:
@@ -204,18 +234,18 @@ def article_response(
     return conditional(response, etag, stamp.updated_at)
 
 
-def visible_stamp(where: ColumnElement[bool]) -> Any:
-    """The stamp of the article `where` names, if the caller may see it; else a 404."""
-    stamp = _visible_stamp_or_none(where)
+def visible_stamp(key: Key) -> Any:
+    """The stamp of the article `key` names, if the caller may see it; else a 404."""
+    stamp = _visible_stamp_or_none(key)
     if stamp is None:
         fail(404, detail="No such article.")
     return stamp
 
 
-def _visible_stamp_or_none(where: ColumnElement[bool]) -> Any:
-    stamp = _stamp(where, current_principal())
+def _visible_stamp_or_none(key: Key) -> Any:
+    stamp = _stamp(key, current_principal())
     if stamp is None and catch_up(db.session):  # a scheduled one the scheduler has not flipped
-        stamp = _stamp(where, current_principal())
+        stamp = _stamp(key, current_principal())
     if stamp is not None:
         fresh_for_at_most(seconds_until(stamp.unpublish_at))
     return stamp
@@ -319,7 +349,7 @@ class Articles(MethodView):
             data = {**data, "author_ids": [ensure_byline(db.session, user_id).id]}
         article = create_article(db.session, data)
         location = url_for("articles.ArticleById", article_id=article.id)
-        return article_response(Article.id == article.id, {}, 201, {"Location": location})
+        return article_response(by_id(article.id), {}, 201, {"Location": location})
 
 
 @dataclass(frozen=True)
@@ -428,7 +458,7 @@ class ArticleById(MethodView):
     @blp.doc(operationId="getArticle", description=ALSO_MARKDOWN)
     def get(self, args: dict[str, Any], article_id: int) -> Response:
         """Get an article by id"""
-        return article_response(Article.id == article_id, args)
+        return article_response(by_id(article_id), args)
 
     @blp.requires(Role.CONTRIBUTOR, own=True)
     @blp.arguments(ArticleWriteSchema(partial=True))
@@ -446,7 +476,7 @@ class ArticleById(MethodView):
         data = authorize_article_write(db.session, require_principal(), article, data)
         require_if_match(item_etag(article))
         update_article(db.session, article, data)
-        return article_response(Article.id == article_id, {})
+        return article_response(by_id(article_id), {})
 
     @blp.requires(Role.AUTHOR, own=True)
     @blp.response(204)
@@ -480,4 +510,4 @@ class ArticleBySlug(MethodView):
 
         A slug the article had before answers 301 with the current one in Location.
         """
-        return article_response(Article.slug == slug, args, renamed_from=slug)
+        return article_response(by_slug(slug), args, renamed_from=slug)

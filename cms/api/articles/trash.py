@@ -7,7 +7,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from cms.api.articles.read import load_articles, stamp_query
-from cms.api.articles.routes import article_response, blp, item_etag
+from cms.api.articles.routes import article_response, blp, by_id, item_etag
 from cms.api.articles.schemas import ArticleSchema, TrashedArticleSchema
 from cms.api.common import PageArgs, list_envelope
 from cms.api.common import envelope as list_of
@@ -85,4 +85,4 @@ class ArticleRestore(MethodView):
         """
         restore_article(_trashed(article_id))
         db.session.flush()
-        return article_response(Article.id == article_id, {})
+        return article_response(by_id(article_id), {})
