@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,15 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def cursor_at(url: str, pages: int) -> str:
+    """The next_cursor after walking `pages` pages of 100 (a deep page, keyset-paged)."""
+    cursor = ""
+    for _ in range(pages):
+        with urllib.request.urlopen(f"{url}&cursor={cursor}" if cursor else url) as response:  # noqa: S310
+            cursor = json.load(response)["meta"]["next_cursor"]
+    return urllib.parse.quote(cursor)
+
+
 def etag_of(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
         return str(response.headers["ETag"])
@@ -126,6 +136,12 @@ def measure(base: str, bare: str, args: argparse.Namespace) -> list[dict[str, ob
         ("home list, includes, count=false", f"{list_url}&count=false", {}),
         ("category page", f"{base}/api/v1/articles?category=category-3", {}),
         ("article by slug", f"{base}/api/v1/articles/slug/{slug}", {}),
+        (
+            "cursor page 50",
+            f"{base}/api/v1/articles?page_size=20&count=false&cursor="
+            + cursor_at(f"{base}/api/v1/articles?page_size=100&count=false", 49),
+            {},
+        ),
         ("search, selective term", f"{base}/api/v1/articles?q=zephyrine&fields={TEASER}", {}),
         ("search, common term", f"{base}/api/v1/articles?q=market&fields={TEASER}", {}),
         ("304 home list", list_url, {"If-None-Match": etag_of(list_url)}),
@@ -149,12 +165,19 @@ def measure(base: str, bare: str, args: argparse.Namespace) -> list[dict[str, ob
                 f"{'  ERRORS ' + str(int(result['errors'])) if result['errors'] else ''}"
             )
     rows = []
-    for name, url, _ in cases:
+    for name, url, headers in cases:
         rps = sorted(r["rps"] for r in runs[name])
         rows.append(
             {
                 "name": name,
                 "url": url.removeprefix(base).removeprefix(bare),
+                "wrk": " ".join(
+                    [
+                        f"wrk -t2 -c{args.connections} -d{args.seconds}s",
+                        *(f"-H '{key}: {value}'" for key, value in headers.items()),
+                        f"'{url}'",
+                    ]
+                ),
                 "rps": rps[len(rps) // 2],
                 "rps_runs": rps,
                 "errors": sum(r["errors"] for r in runs[name]),
@@ -172,6 +195,10 @@ def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
         rps = float(row["rps"])  # type: ignore[arg-type]
         ratios = " ".join(f"{rps / b:12.2f}" for b in bases)
         print(f"{row['name']!s:36} {rps:9.0f} {ratios}")
+    command = " ".join(["python -m bench.run", *sys.argv[1:]])
+    print(f"\nreproduce the table: {command}\none row, with both servers up (same run):")
+    for row in rows:
+        print(f"  {row['name']}: {row['wrk']}")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"throughput-{args.articles}-{stamp}.json"
     out.write_text(
