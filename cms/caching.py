@@ -72,7 +72,9 @@ def versioned_etag(table: str, id_: int, version: Any, updated_at: datetime) -> 
 def list_etag(scope: str, *parts: Any) -> str:
     """A list's validator: its URL, who is asking, the content generation, and what
     else its content depends on (the clock's place on the content timeline)."""
-    return strong_etag(request.full_path, scope, content_generation(), *parts)
+    environ = request.environ  # the URL as sent (rebuilding it costs more than the rest)
+    url = f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    return strong_etag(url, scope, content_generation(), *parts)
 
 
 def fresh_for_at_most(seconds: int | None) -> None:
@@ -87,10 +89,11 @@ _GENERATION = "SELECT generation FROM content_state WHERE id = 1"
 
 def content_generation() -> int:
     """Read once per request (a list needs it for its ETag and for its total)."""
-    if "content_generation" not in g:
+    generation: int | None = g.get("content_generation")
+    if generation is None:
         row = raw_fetchone(_GENERATION)
-        g.content_generation = int(row[0]) if row else 0
-    return int(g.content_generation)
+        generation = g.content_generation = int(row[0]) if row else 0
+    return generation
 
 
 def raw_fetchone(sql: str, *params: Any) -> Any:
@@ -131,11 +134,15 @@ def raw_time(value: datetime) -> Any:
 class LRU:
     """A small per-process least-recently-used map. Keys must name a version of what
     they cache (a generation, an updated_at), so an entry can never be stale: a change
-    makes it unreachable and it ages out."""
+    makes it unreachable and it ages out. Bounded by entries, and with `max_bytes` by
+    the bytes its entries were put with (an entry larger than that is not kept)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self.entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self.sizes: dict[Hashable, int] = {}
+        self.bytes = 0
 
     def get(self, key: Hashable) -> Any:
         value = self.entries.get(key)
@@ -143,13 +150,22 @@ class LRU:
             self.entries.move_to_end(key)
         return value
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, nbytes: int = 0) -> None:
+        self.bytes += nbytes - self.sizes.get(key, 0)
+        self.sizes[key] = nbytes
         self.entries[key] = value
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.entries.move_to_end(key)
+        while self.entries and (
+            len(self.entries) > self.size
+            or (self.max_bytes is not None and self.bytes > self.max_bytes)
+        ):
+            oldest, _ = self.entries.popitem(last=False)
+            self.bytes -= self.sizes.pop(oldest)
 
     def clear(self) -> None:
         self.entries.clear()
+        self.sizes.clear()
+        self.bytes = 0
 
 
 _totals = LRU(size=4096)
@@ -252,7 +268,7 @@ def _finish_get(response: Response) -> Response:
     if hashed and "If-None-Match" in request.headers and request.if_none_match.contains_weak(etag):
         response = conditional(Response(status=304), etag)
         headers = response.headers
-    if "Authorization" in request.headers:
+    if "HTTP_AUTHORIZATION" in request.environ:
         headers["Cache-Control"] = "private, no-cache"
     else:
         config, fresh_for = current_app.config, g.get("fresh_for")

@@ -132,9 +132,10 @@ class ArticlePreview(MethodView):
         """
         found = previewed(db.session, secret)
         stamp = None if found is None else _previewed_stamp(found)
-        if stamp is None:
+        if found is None or stamp is None:
             fail(404, detail="No such preview, or it expired or was revoked.")
-        [article] = load_articles(db.session, [stamp])
+        # A revision's rendering is of a version that is never committed: not cached.
+        [article] = load_articles(db.session, [stamp], remember=found.revision_number is None)
         db.session.rollback()  # a revision's preview was restored only to be read
         response = json_response(article)
         response.headers["Cache-Control"] = "no-store"

@@ -2,14 +2,17 @@
 
 This is the hot path of the site (see PERFORMANCE.md): no ORM objects are hydrated and
 no marshmallow dump runs. A list first selects (id, version, updated_at) in order, then
-takes each article's rendering from a per-process cache, fetching only the missing
-ones: to-one relations ride along as LEFT JOINs, authors, tags and citing pages cost one
-query each whatever the number of rows (relations.py). `include` swaps compact
-references for full objects (one more query per included to-one relation).
+takes each article's rendering from a per-process cache (one per article version,
+bounded by entries and bytes), fetching only the missing ones: to-one relations ride
+along as LEFT JOINs, authors, tags and citing pages cost one query each whatever the
+number of rows (relations.py). `include` swaps compact references for full objects,
+kept in the same rendering (one more query per included relation it lacks).
 """
 
 import os
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -94,31 +97,70 @@ _STAMP_QUERIES = {
     ),
 }
 
-# Renderings of articles, per (id, version, updated_at, include). Anything shown in an
-# article bumps its updated_at when it changes (services.articles.touch_articles_using).
-_rendered = LRU(size=int(os.environ.get("ARTICLE_CACHE_ENTRIES", 4096)))
+
+@dataclass(eq=False)  # compared by identity: the dicts are large
+class Rendering:
+    """One version of an article as the API shows it: with compact references, plus the
+    full form of each relation some request included so far. One rendering serves
+    every shape (include, fields), so a 1 MB body is held once, not once per shape."""
+
+    article: dict[str, Any]
+    full: dict[str, Any] = field(default_factory=dict)
+
+    def shaped(self, include: frozenset[str]) -> dict[str, Any]:
+        """A fresh dict (the caller's to change) with the included relations in full."""
+        article = dict(self.article)
+        for name in include:
+            article[name] = self.full[name]
+        return article
+
+    def nbytes(self) -> int:
+        """What it holds, roughly: its strings (the bodies dominate) and a fixed part."""
+        strings = sum(sys.getsizeof(v) for v in self.article.values() if isinstance(v, str))
+        return strings + _RENDERING_OVERHEAD
+
+
+_RENDERING_OVERHEAD = 4096  # the dicts, the small values, the full relations
+# Renderings of articles, per (id, version, updated_at). Anything shown in an article
+# bumps its updated_at when it changes (services.articles.touch_articles_using).
+_rendered = LRU(
+    size=int(os.environ.get("ARTICLE_CACHE_ENTRIES", 4096)),
+    max_bytes=int(os.environ.get("ARTICLE_CACHE_BYTES", 32 * 2**20)),
+)
 CACHES.append(_rendered)
 
 
 def load_articles(
-    session: DbSession, stamps: Sequence[Any], *, include: frozenset[str] = frozenset()
+    session: DbSession,
+    stamps: Sequence[Any],
+    *,
+    include: frozenset[str] = frozenset(),
+    remember: bool = True,
 ) -> list[dict[str, Any]]:
     """The articles of these stamps, in their order: cached renderings where current,
-    one fetch for the rest. Each dict is the caller's to change."""
-    found: dict[int, dict[str, Any]] = {}
+    one fetch for the rest (and one query per included relation they lack in full).
+    Each dict is the caller's to change. `remember=False` for what may never commit
+    (a preview of a revision)."""
+    found: dict[int, Rendering] = {}
     for stamp in stamps:
-        hit = _rendered.get((stamp.id, stamp.version, stamp.updated_at, include))
+        hit = _rendered.get((stamp.id, stamp.version, stamp.updated_at)) if remember else None
         if hit is not None:
             found[stamp.id] = hit
     missing = [stamp.id for stamp in stamps if stamp.id not in found]
+    fetched = []
     if missing:
-        versions = {stamp.id: stamp.version for stamp in stamps}
         query = article_query().where(Article.id.in_(missing))
-        for article in fetch_articles(session, query, include=include):
-            found[article["id"]] = article
-            key = (article["id"], versions[article["id"]], article["updated_at"], include)
-            _rendered.put(key, article)
-    return [dict(found[stamp.id]) for stamp in stamps if stamp.id in found]
+        fetched = fetch_renderings(session, query, include=include)
+        found |= {rendering.article["id"]: rendering for rendering in fetched}
+    lacking = [r for r in found.values() if not include <= r.full.keys()]
+    _complete(session, lacking, include)
+    if remember:
+        versions = {stamp.id: stamp.version for stamp in stamps}
+        for rendering in [*fetched, *(r for r in lacking if r not in fetched)]:
+            article = rendering.article
+            key = (article["id"], versions[article["id"]], article["updated_at"])
+            _rendered.put(key, rendering, rendering.nbytes())
+    return [found[stamp.id].shaped(include) for stamp in stamps if stamp.id in found]
 
 
 def count_query(*, rated: bool) -> AnySelect:
@@ -135,33 +177,56 @@ _COUNT_QUERIES = {
 }
 
 
-def fetch_articles(
+def fetch_renderings(
     session: DbSession, query: AnySelect, *, include: frozenset[str] = frozenset()
-) -> list[dict[str, Any]]:
-    """Run an `article_query()` (filtered, ordered, limited) and build API dicts."""
+) -> list[Rendering]:
+    """Run an `article_query()` (filtered, ordered, limited) and build renderings, with
+    the included relations in full."""
     rows = session.connection().execute(query).mappings().all()
     if not rows:
         return []
     ids = [row["id"] for row in rows]
+    # A list relation included in full gives its compact form too (a subset of it).
     lists = {
         relation.name: related(session, relation.name, ids, full=relation.name in include)
         for relation in TO_MANY
     }
-    full_to_one = {
-        relation.name: by_id(
-            session, relation.name, {row[f"{relation.name}_id"] for row in rows} - {None}
-        )
-        for relation in TO_ONE
-        if relation.name in include
-    }
-    return [_article_dict(row, lists, full_to_one) for row in rows]
+    renderings = [Rendering(_article_dict(row, lists)) for row in rows]
+    for relation in TO_MANY:
+        if relation.name in include:
+            keys = [column.key for column in relation.compact]
+            for rendering in renderings:
+                items = rendering.article[relation.name]
+                rendering.full[relation.name] = items
+                rendering.article[relation.name] = [{k: item[k] for k in keys} for item in items]
+    _complete(session, renderings, include & _TO_ONE_NAMES)
+    return renderings
 
 
-def _article_dict(
-    row: Any,
-    lists: dict[str, dict[int, list[dict[str, Any]]]],
-    full_to_one: dict[str, dict[int, dict[str, Any]]],
-) -> dict[str, Any]:
+def _complete(session: DbSession, renderings: list[Rendering], include: frozenset[str]) -> None:
+    """Add the full form of each included relation the renderings lack: one query per
+    relation for all of them."""
+    for name in include:
+        lacking = [r for r in renderings if name not in r.full]
+        if not lacking:
+            continue
+        if name in _TO_ONE_NAMES:
+            refs = {r.article[name]["id"] for r in lacking if r.article[name] is not None}
+            full = by_id(session, name, refs)
+            for rendering in lacking:
+                ref = rendering.article[name]
+                rendering.full[name] = None if ref is None else full.get(ref["id"])
+        else:
+            ids = [r.article["id"] for r in lacking]
+            lists = related(session, name, ids, full=True)
+            for rendering in lacking:
+                rendering.full[name] = lists.get(rendering.article["id"], [])
+
+
+_TO_ONE_NAMES = frozenset(relation.name for relation in TO_ONE)
+
+
+def _article_dict(row: Any, lists: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, Any]:
     body_format = row["body_format"]
     article = {
         "id": row["id"],
@@ -198,8 +263,6 @@ def _article_dict(
         key = row[f"{relation.name}_id"]
         if key is None:
             article[relation.name] = None
-        elif relation.name in full_to_one:
-            article[relation.name] = full_to_one[relation.name][key]
         else:
             article[relation.name] = {
                 column.key: row[f"{relation.name}_{column.key}"] for column in relation.compact

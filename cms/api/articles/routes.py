@@ -146,6 +146,8 @@ def _published_stamp() -> Any:
 
 
 def _wants_markdown() -> bool:
+    if "markdown" not in request.environ.get("HTTP_ACCEPT", ""):
+        return False  # most requests: no need to parse Accept
     accept = request.accept_mimetypes
     return accept.best_match(["application/json", MARKDOWN]) == MARKDOWN
 
@@ -161,13 +163,12 @@ def _revalidate_anonymously() -> Response | None:
         or request.endpoint not in _JSON_READS
         or not request.if_none_match
         or request.if_none_match.star_tag
-        or "Authorization" in request.headers
-        or _wants_markdown()  # another representation, with its own validator
+        or "HTTP_AUTHORIZATION" in request.environ
     ):
         return None
     if request.endpoint == "articles.Articles":
         return not_modified(_public_list_etag(ANONYMOUS))
-    if not _only_known_includes():
+    if _wants_markdown() or not _only_known_includes():  # markdown: its own validator
         return None
     stamp = _published_stamp()
     if stamp is None:
@@ -198,7 +199,8 @@ def _vary_on_accept(response: Response) -> Response:
     """One article is JSON or a front-matter post, by Accept: caches must key on it,
     for the 304s answered before the view too."""
     if request.method in ("GET", "HEAD") and request.endpoint in _ONE_ARTICLE:
-        response.vary.add("Accept")
+        vary = response.headers.get("Vary")
+        response.headers["Vary"] = f"{vary}, Accept" if vary else "Accept"
     return response
 
 
