@@ -1,5 +1,10 @@
-"""Serving the app for a benchmark: its database seeded, gunicorn's command line, readiness."""
+"""Serving the app for a benchmark: its database seeded, gunicorn's command line,
+readiness, its workers and their memory, and stopping it."""
 
+import ctypes
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,3 +56,64 @@ def wait_for(url: str) -> None:
         except OSError:
             time.sleep(0.1)
     sys.exit(f"server did not answer at {url}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM when this harness dies, even by SIGKILL (a
+    master gone, gunicorn's workers notice their new parent and stop)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def worker_pids(master: int) -> list[int]:
+    """The master's children: /proc/<pid>/stat has the parent's pid after the name."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+            children.append(int(entry.name))
+    return sorted(children)
+
+
+def wait_for_workers(master: int, count: int) -> list[int]:
+    for _ in range(300):
+        if len(pids := worker_pids(master)) == count:
+            return pids
+        time.sleep(0.1)
+    sys.exit(f"gunicorn did not start {count} workers")
+
+
+def rss_of(pids: list[int]) -> dict[int, int]:
+    """VmRSS in KiB of each process (0 when it is gone)."""
+    rss = {}
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            rss[pid] = 0
+            continue
+        line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
+        rss[pid] = int(line.split()[1])
+    return rss
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the whole group, SIGKILL if it is not gone within 30 s."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        pass

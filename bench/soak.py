@@ -20,7 +20,6 @@ fill for as long as writes make new versions, then hold; a leak keeps growing.
 """
 
 import argparse
-import ctypes
 import http.client
 import json
 import os
@@ -28,7 +27,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,7 +39,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.seed import RARE_WORD, WORDS, paragraph
-from bench.server import ROOT, gunicorn_command, prepare, wait_for
+from bench.server import (
+    ROOT,
+    die_with_parent,
+    free_port,
+    gunicorn_command,
+    prepare,
+    rss_of,
+    stop_server,
+    wait_for,
+    wait_for_workers,
+    worker_pids,
+)
 
 RESULTS = Path(__file__).parent / "results"
 INCLUDES = "authors,category,tags"
@@ -312,7 +321,7 @@ def main() -> None:
         env=env,
         cwd=ROOT,
         start_new_session=True,  # its own process group, killed as one
-        preexec_fn=_die_with_parent,  # before any thread exists: fork-safe
+        preexec_fn=die_with_parent,  # before any thread exists: fork-safe
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/bench/hello")
@@ -450,67 +459,6 @@ def report(summary: dict[str, Any], max_growth: float) -> bool:
     passed = not summary["errors"] and not grown and not summary["workers_replaced"]
     print(f"\n{'PASS' if passed else 'FAIL'} (errors: 0, RSS growth <= {max_growth:g}%)")
     return passed
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when this harness dies, even by SIGKILL (a
-    master gone, gunicorn's workers notice their new parent and stop)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def worker_pids(master: int) -> list[int]:
-    """The master's children: /proc/<pid>/stat has the parent's pid after the name."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-            children.append(int(entry.name))
-    return sorted(children)
-
-
-def wait_for_workers(master: int, count: int) -> list[int]:
-    for _ in range(300):
-        if len(pids := worker_pids(master)) == count:
-            return pids
-        time.sleep(0.1)
-    sys.exit(f"gunicorn did not start {count} workers")
-
-
-def rss_of(pids: list[int]) -> dict[int, int]:
-    """VmRSS in KiB of each process (0 when it is gone)."""
-    rss = {}
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            rss[pid] = 0
-            continue
-        line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
-        rss[pid] = int(line.split()[1])
-    return rss
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the whole group, SIGKILL if it is not gone within 30 s."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        pass
 
 
 if __name__ == "__main__":
