@@ -1,5 +1,7 @@
 """News CMS: a headless content API for a news-aggregation site."""
 
+import ctypes
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from cms.extensions import db, jwt, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    _give_large_blocks_back()
     app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
     app.config.from_mapping(config.from_environment())
     if test_config:
@@ -92,6 +95,26 @@ def _register_jobs() -> None:
     import cms.services.revisions
     import cms.services.trash
     import cms.worker  # noqa: F401
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+LARGE_BLOCK = 128 * 1024
+
+
+def _give_large_blocks_back() -> None:
+    """Keep a worker's memory flat after large answers. glibc raises its mmap threshold
+    each time a large block is freed (up to 32 MB), so after one page of 1 MB bodies
+    such blocks come from the heap and stay in the process for good (measured: 203 MiB
+    against 157 MiB, bench.memory). A fixed threshold keeps every block over 128 KiB
+    mapped on its own, and returned when freed. MALLOC_MMAP_THRESHOLD_ in the
+    environment (glibc reads it at start) wins; other C libraries are left alone."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK)
 
 
 class NoCookieSessions(SessionInterface):

@@ -125,7 +125,7 @@ _RENDERING_OVERHEAD = 4096  # the dicts, the small values, the full relations
 # bumps its updated_at when it changes (services.articles.touch_articles_using).
 _rendered = LRU(
     size=int(os.environ.get("ARTICLE_CACHE_ENTRIES", 4096)),
-    max_bytes=int(os.environ.get("ARTICLE_CACHE_BYTES", 32 * 2**20)),
+    max_bytes=int(os.environ.get("ARTICLE_CACHE_BYTES", 16 * 2**20)),
 )
 CACHES.append(_rendered)
 
