@@ -141,6 +141,20 @@ def after_cursor(keys: list[SortKey], cursor: str) -> ColumnElement[bool]:
     return or_(*disjuncts)
 
 
+def cursor_range(
+    keys: list[SortKey], cursor: str, never_null: frozenset[str] = frozenset()
+) -> list[ColumnElement[bool]]:
+    """An inclusive bound on the first sort key that after_cursor implies, as a plain
+    range an index can seek to: SQLite seeks on one bound per column, the first given,
+    so this goes before the visibility test (published_at <= now) or a deep page scans
+    every row newer than the cursor. None where NULLs, which sort last, could follow.
+    `never_null`: keys the query's other conditions already keep from being NULL."""
+    key, value = keys[0], _decode(keys, cursor)[0]
+    if value is None or (key.nullable and key.name not in never_null):
+        return []
+    return [key.column <= value if key.descending else key.column >= value]
+
+
 def _beyond(key: SortKey, value: Any) -> ColumnElement[bool]:
     if value is None:  # NULLs come last: nothing lies beyond them on this key
         return false()

@@ -387,7 +387,11 @@ def _build_plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
     where = [*visible, *q.filters(args)]
     keys = q.sort_keys(args.get("sort"))
     rated = "min_credibility" in args or any(k.name == "credibility" for k in keys)
-    query = stamp_query(rated=rated).where(*where)
+    query = stamp_query(rated=rated)
+    if cursor is not None:  # what the public sees has a published_at
+        never_null = frozenset({"published_at"}) if principal is None else frozenset()
+        query = query.where(*q.cursor_range(keys, cursor, never_null))
+    query = query.where(*where)
     counted = count_query(rated=rated).where(*where)
     if "q" in args:
         window = current_app.config["SEARCH_RANK_WINDOW"]
