@@ -25,10 +25,11 @@ ADMIN_PASSWORD = "consumer-admin-password"  # a throw-away instance's
 class LiveServer:
     origin: str
     instance: Path
+    settings: dict[str, str] | None = None
 
     def flask(self, *args: str) -> None:
         """A `flask` command against the served instance."""
-        _run_flask(self.instance, *args)
+        _run_flask(self.instance, *args, settings=self.settings)
 
 
 def _environment(instance: Path, settings: dict[str, str] | None = None) -> dict[str, str]:
@@ -42,12 +43,17 @@ def _environment(instance: Path, settings: dict[str, str] | None = None) -> dict
     }
 
 
-def _run_flask(instance: Path, *args: str) -> None:
+def _run_flask(instance: Path, *args: str, settings: dict[str, str] | None = None) -> None:
     log_path = instance / "server.log"
     with log_path.open("a") as log:
         command = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
         done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            command, env=_environment(instance), cwd=ROOT, stdout=log, stderr=log, check=False
+            command,
+            env=_environment(instance, settings),
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+            check=False,
         )
     if done.returncode:
         sys.exit(f"{log_path.read_text()}\nflask {' '.join(args)} failed")
@@ -60,15 +66,18 @@ def serve_app(
     gunicorn: bool = False,
     worker: bool = False,
     settings: dict[str, str] | None = None,
+    set_up: bool = True,
 ) -> Iterator[LiveServer]:
     """The app on a free 127.0.0.1 port over a freshly migrated database with an admin
     (ADMIN_EMAIL). `flask run` by default; gunicorn (sync workers) for load; with
     `worker`, one `flask cms worker` beside it (as `make run` starts). `settings` are
-    environment variables of the server and worker (cms.config)."""
+    environment variables of the server and worker (cms.config). `set_up=False` serves
+    an instance already set up (another machine of the same deployment)."""
     instance.mkdir(parents=True, exist_ok=True)
-    _run_flask(instance, "db", "upgrade")
-    _run_flask(instance, "cms", "create-user", "--email", ADMIN_EMAIL, "--role", "admin",
-               "--password", ADMIN_PASSWORD)  # fmt: skip
+    if set_up:
+        _run_flask(instance, "db", "upgrade", settings=settings)
+        _run_flask(instance, "cms", "create-user", "--email", ADMIN_EMAIL, "--role", "admin",
+                   "--password", ADMIN_PASSWORD, settings=settings)  # fmt: skip
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     if gunicorn:
@@ -97,7 +106,7 @@ def serve_app(
             )
         try:
             _wait_until_up(origin, processes[0], log_path)
-            yield LiveServer(origin, instance)
+            yield LiveServer(origin, instance, settings)
         finally:
             for process in processes:
                 process.terminate()
