@@ -25,7 +25,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.server import ROOT, gunicorn_command, prepare, wait_for
+from bench.server import ROOT, gunicorn_command, prepare, rss_of, wait_for, worker_pids
 
 RESULTS = Path(__file__).parent / "results"
 INCLUDES = "authors,category,tags,cover_image"
@@ -71,12 +71,15 @@ def main() -> None:
         wait_for(f"{base}/bench/hello")
         wait_for(f"{bare}/hello")
         rows = measure(base, bare, args)
+        rss = {
+            pid: round(kib / 1024, 1) for pid, kib in rss_of(worker_pids(servers[0].pid)).items()
+        }
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
-    report(rows, args)
+    report(rows, args, rss)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -186,7 +189,7 @@ def measure(base: str, bare: str, args: argparse.Namespace) -> list[dict[str, ob
     return rows
 
 
-def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
+def report(rows: list[dict[str, object]], args: argparse.Namespace, rss: dict[int, float]) -> None:
     by_name = {str(r["name"]): float(r["rps"]) for r in rows}  # type: ignore[arg-type]
     bases = [by_name[name] for name in (BARE_QUERY, BARE_HELLO, APP_QUERY, APP_HELLO)]
     heads = ["/ bare query", "/ bare hello", "/ app query", "/ app hello"]
@@ -195,6 +198,7 @@ def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
         rps = float(row["rps"])  # type: ignore[arg-type]
         ratios = " ".join(f"{rps / b:12.2f}" for b in bases)
         print(f"{row['name']!s:36} {rps:9.0f} {ratios}")
+    print(f"\nCMS worker RSS after the run (MiB): {sorted(rss.values())}")
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
     print(f"\nreproduce the table: {command}\none row, with both servers up (same run):")
     for row in rows:
@@ -207,6 +211,7 @@ def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
                 "articles": args.articles,
                 "seconds": args.seconds,
                 "database": args.database or "sqlite",
+                "worker_rss_mib": sorted(rss.values()),
                 "rows": rows,
             },
             indent=2,
