@@ -77,7 +77,9 @@ def seed(articles: int) -> None:
     start = datetime(2020, 1, 1, tzinfo=UTC)
     for offset in range(0, articles, BATCH):
         _batch(rng, start, offset, min(BATCH, articles - offset))
-    db.session.commit()
+        # A commit per batch: one transaction of a million articles grew SQLite's WAL
+        # past 6 GB (nothing can be checkpointed before the commit).
+        db.session.commit()
     if db.engine.dialect.name == "postgresql":  # planner statistics for the new rows
         with db.engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
