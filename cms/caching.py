@@ -7,6 +7,7 @@ an ETag hashed from their body (they are small and rarely hot).
 """
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
@@ -135,7 +136,8 @@ class LRU:
     """A small per-process least-recently-used map. Keys must name a version of what
     they cache (a generation, an updated_at), so an entry can never be stale: a change
     makes it unreachable and it ages out. Bounded by entries, and with `max_bytes` by
-    the bytes its entries were put with (an entry larger than that is not kept)."""
+    the bytes its entries were put with (an entry larger than that is not kept, and
+    evicts nothing). Safe across threads (gthread workers, the job consumer)."""
 
     def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.size = size
@@ -143,29 +145,39 @@ class LRU:
         self.entries: OrderedDict[Hashable, Any] = OrderedDict()
         self.sizes: dict[Hashable, int] = {}
         self.bytes = 0
+        self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
-        value = self.entries.get(key)
-        if value is not None:
-            self.entries.move_to_end(key)
-        return value
+        with self._lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
 
     def put(self, key: Hashable, value: Any, nbytes: int = 0) -> None:
-        self.bytes += nbytes - self.sizes.get(key, 0)
-        self.sizes[key] = nbytes
-        self.entries[key] = value
-        self.entries.move_to_end(key)
-        while self.entries and (
-            len(self.entries) > self.size
-            or (self.max_bytes is not None and self.bytes > self.max_bytes)
-        ):
-            oldest, _ = self.entries.popitem(last=False)
-            self.bytes -= self.sizes.pop(oldest)
+        with self._lock:
+            self._forget(key)
+            if self.max_bytes is not None and nbytes > self.max_bytes:
+                return
+            self.entries[key] = value
+            self.sizes[key] = nbytes
+            self.bytes += nbytes
+            while len(self.entries) > self.size or (
+                self.max_bytes is not None and self.bytes > self.max_bytes
+            ):
+                oldest = next(iter(self.entries))
+                self._forget(oldest)
+
+    def _forget(self, key: Hashable) -> None:
+        if key in self.entries:
+            del self.entries[key]
+            self.bytes -= self.sizes.pop(key)
 
     def clear(self) -> None:
-        self.entries.clear()
-        self.sizes.clear()
-        self.bytes = 0
+        with self._lock:
+            self.entries.clear()
+            self.sizes.clear()
+            self.bytes = 0
 
 
 _totals = LRU(size=4096)
@@ -255,9 +267,8 @@ def _finish_get(response: Response) -> Response:
     if request.method not in ("GET", "HEAD") or response.status_code not in (200, 304):
         return response
     headers = response.headers
-    if "Cache-Control" in headers:  # the view's own: no-store probes, immutable media
-        return response
-    hashed = response.status_code == 200 and "ETag" not in headers
+    own_caching = "Cache-Control" in headers  # no-store probes and previews, immutable media
+    hashed = not own_caching and response.status_code == 200 and "ETag" not in headers
     if hashed:
         etag = hashlib.sha1(response.get_data(), usedforsecurity=False).hexdigest()
         headers["ETag"] = f'"{etag}"'
@@ -265,6 +276,8 @@ def _finish_get(response: Response) -> Response:
         return problem_response(
             412, "precondition_failed", "If-Match names no current version of this resource."
         )
+    if own_caching:
+        return response
     if hashed and "If-None-Match" in request.headers and request.if_none_match.contains_weak(etag):
         response = conditional(Response(status=304), etag)
         headers = response.headers

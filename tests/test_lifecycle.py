@@ -94,3 +94,24 @@ def test_no_step_puts_an_article_live_past_its_takedown(
         )
         assert cleared.status_code == 200
         assert step(client, admin, draft["id"], "publish").json["status"] == "published"
+
+
+def test_a_taken_down_article_is_not_published_again_by_a_step(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """Dated in the past, an article goes live now: its takedown must still be ahead."""
+    now = utcnow()
+    draft = client.post(
+        "/api/v1/articles",
+        json={
+            "title": "Taken down",
+            "published_at": (now - timedelta(days=2)).isoformat(),
+            "unpublish_at": (now - timedelta(days=1)).isoformat(),
+        },
+        headers=admin,
+    ).json
+    refused = step(client, admin, draft["id"], "publish")
+    assert (refused.status_code, refused.json["code"]) == (409, "unpublish_at_first")
+    backdated = (now - timedelta(days=3)).isoformat()
+    refused = step(client, admin, draft["id"], "schedule", published_at=backdated)
+    assert (refused.status_code, refused.json["code"]) == (409, "unpublish_at_first")

@@ -64,6 +64,9 @@ def test_markdown_has_its_own_validator(client: FlaskClient) -> None:
     assert same.status_code == 304
     crossed = client.get(url, headers={"Accept": "text/markdown", "If-None-Match": json_etag})
     assert crossed.status_code == 200
+    # Media types are case-insensitive (RFC 9110): however it is spelled, the same post.
+    spelled = client.get(url, headers={"Accept": "Text/Markdown", "If-None-Match": json_etag})
+    assert (spelled.status_code, spelled.mimetype) == (200, "text/markdown")
 
 
 def test_export_command_writes_every_article(app: Flask, tmp_path: Path) -> None:

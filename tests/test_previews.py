@@ -114,3 +114,17 @@ def test_a_preview_of_a_revision_shows_it_and_keeps_nothing(
     # A revision that names a tag deleted since cannot be shown as it was.
     assert remove(client, f"/api/v1/tags/{tag['id']}", headers=admin).status_code == 204
     assert client.get(created.headers["Location"]).status_code == 404
+
+
+def test_a_revision_whose_slug_is_taken_since_is_not_shown_nor_told(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    first = client.post("/api/v1/articles", json={"title": "Alpha"}, headers=admin).json
+    url = f"/api/v1/articles/{first['id']}"
+    assert edit(client, url, json={"slug": "alpha-renamed"}, headers=admin).status_code == 200
+    client.post("/api/v1/articles", json={"title": "Alpha"}, headers=admin)  # takes "alpha"
+    link = issue(client, admin, first["id"], revision=1).headers["Location"]
+    shown = client.get(link)
+    # A 409 naming the slug would tell an outsider that some (maybe draft) article has it.
+    assert (shown.status_code, shown.json["code"]) == (404, "not_found")
+    assert client.get(url, headers=admin).json["slug"] == "alpha-renamed"

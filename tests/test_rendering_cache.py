@@ -21,8 +21,10 @@ def test_a_byte_bound_evicts_the_oldest_and_keeps_nothing_too_large() -> None:
     assert (list(cache.entries), cache.bytes) == ([1, 2, 3], 900)
     cache.put(2, "2 again", 500)  # a bigger value for a key: its new size counts
     assert (list(cache.entries), cache.bytes) == ([3, 2], 800)
-    cache.put("huge", "x", 5000)
-    assert (list(cache.entries), cache.bytes) == ([], 0)
+    cache.put("huge", "x", 5000)  # over the whole budget: not kept, and evicts nothing
+    assert (list(cache.entries), cache.bytes) == ([3, 2], 800)
+    cache.put(3, "3 grown too large", 5000)  # a key's new value too large: the old goes
+    assert (list(cache.entries), cache.bytes) == ([2], 500)
 
 
 def test_one_rendering_serves_every_shape(

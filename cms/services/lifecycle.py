@@ -64,9 +64,10 @@ def take_step(
         data["published_at"] = utcnow()  # now, not at a time it was once scheduled for
     if name == "schedule":
         data["published_at"] = published_at
-    live_at = data.get("published_at", article.published_at)
+    # Public from its published_at, or from now if that is past (a backdated publish).
+    live_at = max(data.get("published_at") or article.published_at or utcnow(), utcnow())
     takedown = article.unpublish_at
-    if step.target in LIVE and takedown and live_at is not None and live_at >= takedown:
+    if step.target in LIVE and takedown and live_at >= takedown:
         raise UnpublishFirstError(
             f"It is to be taken down at {takedown.isoformat()} (unpublish_at), "
             "before it would go live: change or clear unpublish_at first."

@@ -8,6 +8,8 @@ import marshmallow as ma
 from flask import Response, url_for
 from flask.views import MethodView
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from cms.api.articles.read import load_articles, stamp_query
 from cms.api.articles.routes import article_to_change, blp
@@ -159,9 +161,12 @@ def _previewed_stamp(found: Previewed) -> Any:
             return None
         try:
             restore(db.session, article, old)
-        except InvalidContentError:  # names a tag, byline or category since deleted
+            db.session.flush()
+        except (InvalidContentError, IntegrityError, StaleDataError):
+            # It names a tag, byline or category since deleted, or a slug another article
+            # has taken since (a 409 would tell an outsider that slug exists), or a save
+            # got in between: it cannot be shown as it was.
             db.session.rollback()
             return None
-        db.session.flush()
     query = stamp_query(rated=False).where(Article.id == found.article_id)
     return db.session.connection().execute(query).first()

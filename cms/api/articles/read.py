@@ -117,10 +117,12 @@ class Rendering:
     def nbytes(self) -> int:
         """What it holds, roughly: its strings (the bodies dominate) and a fixed part."""
         strings = sum(sys.getsizeof(v) for v in self.article.values() if isinstance(v, str))
-        return strings + _RENDERING_OVERHEAD
+        related = sum(len(v) if isinstance(v, list) else 1 for v in self.full.values())
+        return strings + _RENDERING_OVERHEAD + related * _RELATED_ITEM
 
 
-_RENDERING_OVERHEAD = 4096  # the dicts, the small values, the full relations
+_RENDERING_OVERHEAD = 4096  # the dicts, the small values, the compact references
+_RELATED_ITEM = 1024  # each full related row (an author's bio, a page's summary)
 # Renderings of articles, per (id, version, updated_at). Anything shown in an article
 # bumps its updated_at when it changes (services.articles.touch_articles_using).
 _rendered = LRU(

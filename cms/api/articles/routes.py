@@ -146,7 +146,7 @@ def _published_stamp() -> Any:
 
 
 def _wants_markdown() -> bool:
-    if "markdown" not in request.environ.get("HTTP_ACCEPT", ""):
+    if "markdown" not in request.environ.get("HTTP_ACCEPT", "").lower():
         return False  # most requests: no need to parse Accept
     accept = request.accept_mimetypes
     return accept.best_match(["application/json", MARKDOWN]) == MARKDOWN
