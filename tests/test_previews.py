@@ -8,7 +8,7 @@ import time_machine
 from flask.testing import FlaskClient
 
 from cms.models import ArticleStatus, Role, utcnow
-from tests.conftest import edit, remove
+from tests.conftest import QueryCounter, edit, remove
 from tests.factories import ArticleFactory
 
 
@@ -128,3 +128,26 @@ def test_a_revision_whose_slug_is_taken_since_is_not_shown_nor_told(
     # A 409 naming the slug would tell an outsider that some (maybe draft) article has it.
     assert (shown.status_code, shown.json["code"]) == (404, "not_found")
     assert client.get(url, headers=admin).json["slug"] == "alpha-renamed"
+
+
+def test_a_revision_preview_opened_again_writes_nothing_until_content_changes(
+    client: FlaskClient, admin: dict[str, str], count_queries: QueryCounter
+) -> None:
+    """Restoring takes the write path (SQLite's one write lock): a link opened again
+    and again must not take it each time."""
+    draft = client.post("/api/v1/articles", json={"title": "One"}, headers=admin).json
+    url = f"/api/v1/articles/{draft['id']}"
+    assert edit(client, url, json={"title": "Two"}, headers=admin).status_code == 200
+    link = issue(client, admin, draft["id"], revision=1).headers["Location"]
+
+    def writes_of_a_view() -> tuple[str, int]:
+        count_queries.statements.clear()
+        title = client.get(link).json["title"]
+        writes = [s for s in count_queries.statements if s.startswith(("INSERT", "UPDATE"))]
+        return title, len(writes)
+
+    assert writes_of_a_view()[0] == "One"
+    assert writes_of_a_view() == ("One", 0)
+    assert edit(client, url, json={"excerpt": "Changed"}, headers=admin).status_code == 200
+    title, writes = writes_of_a_view()  # content changed: shown anew, as it is now
+    assert (title, writes > 0) == ("One", True)

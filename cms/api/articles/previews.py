@@ -1,6 +1,7 @@
 """Preview links (editors issue and revoke them; anyone holding one reads that article,
 or that revision of it)."""
 
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from cms.api.framework import json_response
 from cms.api.openapi import ResponseSchema
 from cms.api.operation_docs import UNCACHED
 from cms.auth.permissions import require_principal
-from cms.caching import require_if_match, strong_etag
+from cms.caching import CACHES, LRU, content_generation, require_if_match, strong_etag
 from cms.extensions import DB_INT_MAX, db
 from cms.models import Article, PreviewToken, Role, utcnow
 from cms.problems import fail
@@ -133,17 +134,40 @@ class ArticlePreview(MethodView):
         and tags; the status and schedule as they are now).
         """
         found = previewed(db.session, secret)
-        stamp = None if found is None else _previewed_stamp(found)
-        if found is None or stamp is None:
+        article = None if found is None else _previewed(found)
+        if article is None:
             fail(404, detail="No such preview, or it expired or was revoked.")
-        # A revision's rendering is of a version that is never committed: not cached.
-        [article] = load_articles(db.session, [stamp], remember=found.revision_number is None)
-        db.session.rollback()  # a revision's preview was restored only to be read
         response = json_response(article)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Robots-Tag"] = "noindex"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+
+# Revision previews as shown, per content generation: restoring one takes the write
+# path (and SQLite's write lock), so a link opened again and again does it once per
+# change of content, not once per view.
+_revision_previews = LRU(size=64, max_bytes=16 * 2**20)
+CACHES.append(_revision_previews)
+
+
+def _previewed(found: Previewed) -> dict[str, Any] | None:
+    """The article a live preview shows, or None when it cannot be shown."""
+    if found.revision_number is None:
+        stamp = _previewed_stamp(found)
+        return None if stamp is None else load_articles(db.session, [stamp])[0]
+    key = (found.article_id, found.revision_number, content_generation())
+    shown: dict[str, Any] | None = _revision_previews.get(key)
+    if shown is None:
+        stamp = _previewed_stamp(found)
+        if stamp is None:
+            return None
+        # Of a version that is never committed: kept here, not in the renderings.
+        [shown] = load_articles(db.session, [stamp], remember=False)
+        db.session.rollback()  # restored only to be read
+        strings = sum(sys.getsizeof(v) for v in shown.values() if isinstance(v, str))
+        _revision_previews.put(key, shown, strings + 4096)
+    return dict(shown)
 
 
 def _previewed_stamp(found: Previewed) -> Any:
