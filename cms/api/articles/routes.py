@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from sqlalchemy import BindParameter, bindparam, select
 
-from cms.api.articles import query as q
-from cms.api.articles.read import count_query, load_articles, stamp_query
+from cms.api.articles.listing import list_articles, project, shape
+from cms.api.articles.read import load_articles, stamp_query
 from cms.api.articles.schemas import (
     ARTICLE_INCLUDES,
     ArticleFieldsSchema,
@@ -18,7 +18,6 @@ from cms.api.articles.schemas import (
     ArticleSchema,
     ArticleWriteSchema,
 )
-from cms.api.common import AnySelect, list_envelope
 from cms.api.common import envelope as list_of
 from cms.api.framework import Blueprint, json_response
 from cms.auth.permissions import (
@@ -32,15 +31,12 @@ from cms.auth.permissions import (
 )
 from cms.auth.principal import Principal, current_principal
 from cms.caching import (
-    CACHES,
-    LRU,
     conditional,
     fresh_for_at_most,
     list_etag,
     not_modified,
     raw_fetchone,
     raw_time,
-    remember,
     require_if_match,
     strong_etag,
     versioned_etag,
@@ -51,24 +47,12 @@ from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services.articles import create_article, trash_article, update_article
 from cms.services.posts import export_post
-from cms.services.search import ranked_matches, search_terms, snippets
 from cms.services.users import ensure_byline
 from cms.services.visibility import catch_up, epoch, seconds_until, seconds_until_change
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
 )
-
-
-def _shape(args: dict[str, Any]) -> tuple[frozenset[str] | None, frozenset[str]]:
-    fields = frozenset(args["field_names"]) if "field_names" in args else None
-    return fields, frozenset(args.get("include", ()))
-
-
-def _project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
-    if fields is None:
-        return article
-    return {name: value for name, value in article.items() if name == "id" or name in fields}
 
 
 ANONYMOUS = "anonymous"
@@ -230,9 +214,9 @@ def article_response(
         return markdown_response(stamp)
     if status == 200 and (cached := not_modified(etag, stamp.updated_at)):
         return cached
-    fields, include = _shape(args)
+    fields, include = shape(args)
     [article] = load_articles(db.session, [stamp], include=include)
-    response = json_response(_project(article, fields), status, headers)
+    response = json_response(project(article, fields), status, headers)
     return conditional(response, etag, stamp.updated_at)
 
 
@@ -328,7 +312,7 @@ class Articles(MethodView):
         etag = _public_list_etag(principal.scope if principal else ANONYMOUS)
         if cached := not_modified(etag):
             return cached
-        return conditional(json_response(_list(args, principal)), etag)
+        return conditional(json_response(list_articles(args, principal)), etag)
 
     @blp.requires(Role.CONTRIBUTOR)
     @blp.arguments(ArticleWriteSchema)
@@ -352,108 +336,6 @@ class Articles(MethodView):
         article = create_article(db.session, data)
         location = url_for("articles.ArticleById", article_id=article.id)
         return article_response(by_id(article.id), {}, 201, {"Location": location})
-
-
-@dataclass(frozen=True)
-class ListPlan:
-    """The statements of one list request, built without the clock: `now` is a bound
-    parameter, so one plan serves every request with the same arguments."""
-
-    query: AnySelect | None  # None: a search with nothing searchable matches nothing
-    counted: AnySelect | None
-    keys: list[q.SortKey]
-
-
-# Anonymous lists, by their arguments: building the statements (visibility, filters,
-# sort, search join) cost more than running them; the plans do not depend on content.
-_plans = LRU(size=256)
-CACHES.append(_plans)
-
-
-def _plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
-    if principal is not None:
-        return _build_plan(args, principal)
-    key = tuple(sorted((name, repr(value)) for name, value in args.items()))
-    found: ListPlan | None = _plans.get(key)
-    if found is None:
-        found = _build_plan(args, None)
-        _plans.put(key, found)
-    return found
-
-
-def _build_plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
-    page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
-    visible = article_visibility(principal, now=NOW)
-    where = [*visible, *q.filters(args)]
-    keys = q.sort_keys(args.get("sort"))
-    rated = "min_credibility" in args or any(k.name == "credibility" for k in keys)
-    query = stamp_query(rated=rated)
-    if cursor is not None:  # what the public sees has a published_at
-        never_null = frozenset({"published_at"}) if principal is None else frozenset()
-        query = query.where(*q.cursor_range(keys, cursor, never_null))
-    query = query.where(*where)
-    counted = count_query(rated=rated).where(*where)
-    if "q" in args:
-        window = current_app.config["SEARCH_RANK_WINDOW"]
-        hits = ranked_matches(db.session, search_terms(args["q"]), window, visible)
-        if hits is None:  # nothing searchable in what was typed: nothing matches
-            return ListPlan(None, None, keys)
-        query = query.join(hits, hits.c.article_id == Article.id)
-        counted = counted.join(hits, hits.c.article_id == Article.id)
-        if "sort" not in args:  # by relevance: a computed score, so no keyset cursor
-            if cursor is not None:
-                fail(
-                    400,
-                    "invalid_cursor",
-                    "Relevance-ranked results page with `page`; "
-                    "give `sort` to page them with a cursor.",
-                )
-            keys = []
-            query = query.order_by(hits.c.score.desc(), Article.id.desc())
-    query = query.order_by(*q.order_by(keys))
-    if cursor is not None:
-        query = query.where(q.after_cursor(keys, cursor))
-    else:
-        query = query.offset((page - 1) * page_size)
-    return ListPlan(query.limit(page_size + 1), counted, keys)
-
-
-def _list(args: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
-    fields, include = _shape(args)
-    page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
-    plan = _plan(args, principal)
-    if plan.query is None or plan.counted is None:
-        return list_envelope(
-            [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
-        )
-    clock = {"now": utcnow()}
-    stamps = db.session.connection().execute(plan.query, clock).all()
-    more = len(stamps) > page_size
-    rows = load_articles(db.session, stamps[:page_size], include=include)
-    if "q" in args and (fields is None or "snippet" in fields):
-        found = snippets(db.session, search_terms(args["q"]), [row["id"] for row in rows])
-        for row in rows:
-            row["snippet"] = found.get(row["id"])
-    keys = plan.keys
-    return list_envelope(
-        [_project(row, fields) for row in rows],
-        page=None if cursor is not None else page,
-        page_size=page_size,
-        total=_total(plan.counted, clock, args, principal) if args["count"] else None,
-        more=more,
-        next_cursor=q.encode_cursor(keys, rows[-1]) if more and keys else None,
-    )
-
-
-_NOT_FILTERS = {"page", "page_size", "cursor", "sort", "field_names", "include", "count"}
-
-
-def _total(counted: AnySelect, clock: dict[str, Any], args: dict[str, Any], principal: Any) -> int:
-    """The number of matches, remembered until the next content change (counting a
-    large table on every page view costs more than the page itself)."""
-    filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in _NOT_FILTERS))
-    key = ("articles", principal.scope if principal else "anonymous", filters, epoch(db.session))
-    return remember(key, lambda: int(db.session.connection().scalar(counted, clock) or 0))
 
 
 @blp.route("/<int:article_id>")

@@ -1,0 +1,135 @@
+"""Article lists: filter, sort, search, shape and page. Statements of anonymous lists
+are planned once per argument set (the clock is a bound parameter), and each article is
+rendered from the per-process cache (read.py)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from cms.api.articles import query as q
+from cms.api.articles.read import count_query, load_articles, stamp_query
+from cms.api.common import AnySelect, list_envelope
+from cms.auth.permissions import NOW, article_visibility
+from cms.auth.principal import Principal
+from cms.caching import CACHES, LRU, remember
+from cms.extensions import db
+from cms.models import Article, utcnow
+from cms.problems import fail
+from cms.services.search import ranked_matches, search_terms, snippets
+from cms.services.visibility import epoch
+
+
+def shape(args: dict[str, Any]) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """(fields asked for, or None for all; relations to include in full)."""
+    fields = frozenset(args["field_names"]) if "field_names" in args else None
+    return fields, frozenset(args.get("include", ()))
+
+
+def project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+    """Only the fields asked for (and the id)."""
+    if fields is None:
+        return article
+    return {name: value for name, value in article.items() if name == "id" or name in fields}
+
+
+@dataclass(frozen=True)
+class ListPlan:
+    """The statements of one list request, built without the clock: `now` is a bound
+    parameter, so one plan serves every request with the same arguments."""
+
+    query: AnySelect | None  # None: a search with nothing searchable matches nothing
+    counted: AnySelect | None
+    keys: list[q.SortKey]
+
+
+# Anonymous lists, by their arguments: building the statements (visibility, filters,
+# sort, search join) cost more than running them; the plans do not depend on content.
+_plans = LRU(size=256)
+CACHES.append(_plans)
+
+
+def _plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
+    if principal is not None:
+        return _build_plan(args, principal)
+    key = tuple(sorted((name, repr(value)) for name, value in args.items()))
+    found: ListPlan | None = _plans.get(key)
+    if found is None:
+        found = _build_plan(args, None)
+        _plans.put(key, found)
+    return found
+
+
+def _build_plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
+    page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
+    visible = article_visibility(principal, now=NOW)
+    where = [*visible, *q.filters(args)]
+    keys = q.sort_keys(args.get("sort"))
+    rated = "min_credibility" in args or any(k.name == "credibility" for k in keys)
+    query = stamp_query(rated=rated)
+    if cursor is not None:  # what the public sees has a published_at
+        never_null = frozenset({"published_at"}) if principal is None else frozenset()
+        query = query.where(*q.cursor_range(keys, cursor, never_null))
+    query = query.where(*where)
+    counted = count_query(rated=rated).where(*where)
+    if "q" in args:
+        window = current_app.config["SEARCH_RANK_WINDOW"]
+        hits = ranked_matches(db.session, search_terms(args["q"]), window, visible)
+        if hits is None:  # nothing searchable in what was typed: nothing matches
+            return ListPlan(None, None, keys)
+        query = query.join(hits, hits.c.article_id == Article.id)
+        counted = counted.join(hits, hits.c.article_id == Article.id)
+        if "sort" not in args:  # by relevance: a computed score, so no keyset cursor
+            if cursor is not None:
+                fail(
+                    400,
+                    "invalid_cursor",
+                    "Relevance-ranked results page with `page`; "
+                    "give `sort` to page them with a cursor.",
+                )
+            keys = []
+            query = query.order_by(hits.c.score.desc(), Article.id.desc())
+    query = query.order_by(*q.order_by(keys))
+    if cursor is not None:
+        query = query.where(q.after_cursor(keys, cursor))
+    else:
+        query = query.offset((page - 1) * page_size)
+    return ListPlan(query.limit(page_size + 1), counted, keys)
+
+
+def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
+    fields, include = shape(args)
+    page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
+    plan = _plan(args, principal)
+    if plan.query is None or plan.counted is None:
+        return list_envelope(
+            [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
+        )
+    clock = {"now": utcnow()}
+    stamps = db.session.connection().execute(plan.query, clock).all()
+    more = len(stamps) > page_size
+    rows = load_articles(db.session, stamps[:page_size], include=include)
+    if "q" in args and (fields is None or "snippet" in fields):
+        found = snippets(db.session, search_terms(args["q"]), [row["id"] for row in rows])
+        for row in rows:
+            row["snippet"] = found.get(row["id"])
+    keys = plan.keys
+    return list_envelope(
+        [project(row, fields) for row in rows],
+        page=None if cursor is not None else page,
+        page_size=page_size,
+        total=_total(plan.counted, clock, args, principal) if args["count"] else None,
+        more=more,
+        next_cursor=q.encode_cursor(keys, rows[-1]) if more and keys else None,
+    )
+
+
+_NOT_FILTERS = {"page", "page_size", "cursor", "sort", "field_names", "include", "count"}
+
+
+def _total(counted: AnySelect, clock: dict[str, Any], args: dict[str, Any], principal: Any) -> int:
+    """The number of matches, remembered until the next content change (counting a
+    large table on every page view costs more than the page itself)."""
+    filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in _NOT_FILTERS))
+    key = ("articles", principal.scope if principal else "anonymous", filters, epoch(db.session))
+    return remember(key, lambda: int(db.session.connection().scalar(counted, clock) or 0))
