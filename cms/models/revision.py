@@ -133,7 +133,10 @@ def _latest_numbers(connection: Connection, ids: list[int]) -> dict[int, int]:
 
 @event.listens_for(Session, "before_flush")
 def _first_revision_of_bulk_created(session: Session, *_: Any) -> None:
-    """Before changing an article that has no revision yet, store it as it was."""
+    """Before changing an article that has no revision yet, take it as it is stored. It
+    is written after the flush's UPDATE (_record_revisions): that UPDATE checks the
+    article's version, so of two writers racing on it the loser fails there (a 412),
+    not on a duplicate revision 1 (a 409 for what is a concurrent edit)."""
     revised = session.info.get("revised", {})
     changing = [
         article.id
@@ -147,22 +150,28 @@ def _first_revision_of_bulk_created(session: Session, *_: Any) -> None:
         return
     connection = session.connection()
     unrecorded = sorted(set(changing) - set(_latest_numbers(connection, changing)))
-    if not unrecorded:
-        return
-    connection.execute(
-        insert(ArticleRevision),
-        [
-            {
-                "article_id": article_id,
-                "number": 1,
-                "created_at": utcnow(),
-                "actor": None,
-                "changed": [],
-                "values": values,
-            }
-            for article_id, values in stored_snapshots(connection, unrecorded).items()
-        ],
-    )
+    if unrecorded:
+        first = session.info.setdefault("first_revisions", {})
+        first.update(stored_snapshots(connection, unrecorded))
+
+
+def _write_first_revisions(session: Session, connection: Connection) -> None:
+    first: dict[int, dict[str, Any]] = session.info.pop("first_revisions", {})
+    if first:
+        connection.execute(
+            insert(ArticleRevision),
+            [
+                {
+                    "article_id": article_id,
+                    "number": 1,
+                    "created_at": utcnow(),
+                    "actor": None,
+                    "changed": [],
+                    "values": values,
+                }
+                for article_id, values in first.items()
+            ],
+        )
 
 
 @event.listens_for(Session, "after_flush")
@@ -176,9 +185,10 @@ def _record_revisions(session: Session, _context: Any) -> None:
         if isinstance(article, Article) and article not in session.deleted
     }
     changes = {article: changed for article, changed in changes.items() if changed}
+    connection = session.connection()
+    _write_first_revisions(session, connection)
     if not changes:
         return
-    connection = session.connection()
     revised: dict[int, tuple[int, list[str]]] = session.info.setdefault("revised", {})
     for article, changed in changes.items():
         if article.id in revised:
@@ -213,6 +223,7 @@ def _record_revisions(session: Session, _context: Any) -> None:
 
 def _forget_revised(session: Session, *_: Any) -> None:
     session.info.pop("revised", None)
+    session.info.pop("first_revisions", None)
 
 
 event.listen(Session, "after_commit", _forget_revised)
