@@ -1,7 +1,6 @@
 """Preview links (editors issue and revoke them; anyone holding one reads that article,
 or that revision of it)."""
 
-import sys
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from cms.api.articles.read import load_articles, stamp_query
+from cms.api.articles.read import article_bytes, load_articles, stamp_query
 from cms.api.articles.routes import article_to_change, blp
 from cms.api.articles.schemas import ArticleSchema
 from cms.api.common import public_url
@@ -165,8 +164,7 @@ def _previewed(found: Previewed) -> dict[str, Any] | None:
         # Of a version that is never committed: kept here, not in the renderings.
         [shown] = load_articles(db.session, [stamp], remember=False)
         db.session.rollback()  # restored only to be read
-        strings = sum(sys.getsizeof(v) for v in shown.values() if isinstance(v, str))
-        _revision_previews.put(key, shown, strings + 4096)
+        _revision_previews.put(key, shown, article_bytes(shown))
     return dict(shown)
 
 

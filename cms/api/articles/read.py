@@ -116,9 +116,15 @@ class Rendering:
 
     def nbytes(self) -> int:
         """What it holds, roughly: its strings (the bodies dominate) and a fixed part."""
-        strings = sum(sys.getsizeof(v) for v in self.article.values() if isinstance(v, str))
         related = sum(len(v) if isinstance(v, list) else 1 for v in self.full.values())
-        return strings + _RENDERING_OVERHEAD + related * _RELATED_ITEM
+        return article_bytes(self.article) + related * _RELATED_ITEM
+
+
+def article_bytes(article: dict[str, Any]) -> int:
+    """Roughly what an article dict holds: its strings (the bodies dominate) and a
+    fixed part for the rest."""
+    strings = sum(sys.getsizeof(v) for v in article.values() if isinstance(v, str))
+    return strings + _RENDERING_OVERHEAD
 
 
 _RENDERING_OVERHEAD = 4096  # the dicts, the small values, the compact references
