@@ -44,12 +44,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cms.auth.throttle import init_throttle
     from cms.caching import init_caching
     from cms.cli import cms_cli
+    from cms.cors import init_cors
     from cms.jobs import init_queue
     from cms.log import init_logging
     from cms.services.errors import InvalidContentError
     from cms.storage import init_storage
 
     init_logging(app)
+    init_cors(app)  # first: its hook runs last, on the response as sent
     init_jwt(jwt)
     init_revocations(app)
     init_throttle(app)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from cms.cache_tags import write_cache_tags
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -284,6 +285,8 @@ def _finish_get(response: Response) -> Response:
     if "HTTP_AUTHORIZATION" in request.environ:
         headers["Cache-Control"] = "private, no-cache"
     else:
+        if response.status_code == 200:
+            write_cache_tags(headers)
         config, fresh_for = current_app.config, g.get("fresh_for")
         headers["Cache-Control"] = (
             f"public, max-age={_at_most(config['CACHE_MAX_AGE'], fresh_for)}, "

@@ -97,6 +97,9 @@ def from_environment() -> dict[str, Any]:
         # Anonymous GETs: how long browsers (max-age) and CDNs (s-maxage) may keep them.
         "CACHE_MAX_AGE": int(os.environ.get("CACHE_MAX_AGE", 60)),
         "CACHE_S_MAXAGE": int(os.environ.get("CACHE_S_MAXAGE", 300)),
+        # Cache-Tag / Surrogate-Key: a response naming more than this many bytes of keys
+        # names kinds instead (`list-tags` for each `tag-N`). CDNs cap them at 16 KB.
+        "CACHE_TAG_BYTES": int(os.environ.get("CACHE_TAG_BYTES", 8 * 1024)),
         # Fetching feeds and source pages: one deadline and one byte cap per document.
         "FETCH_TIMEOUT": float(os.environ.get("FETCH_TIMEOUT", 10)),
         "FETCH_MAX_BYTES": int(os.environ.get("FETCH_MAX_BYTES", 20 * 1024 * 1024)),
@@ -106,6 +109,13 @@ def from_environment() -> dict[str, Any]:
         # The API's public origin (https://cms.example.com) for links and problem types;
         # empty: root-relative links. Never taken from the Host header (cache poisoning).
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        # Browser frontends allowed to call the API (CORS), comma-separated origins
+        # ("https://news.example,https://preview.news.example"), or "*" for any origin
+        # without credentials. Empty: no CORS headers at all.
+        "CORS_ORIGINS": [
+            o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()
+        ],
+        "CORS_MAX_AGE": int(os.environ.get("CORS_MAX_AGE", 600)),  # preflight cache, seconds
         # Search ranks the newest this-many matches (bounded cost on common words).
         "SEARCH_RANK_WINDOW": int(os.environ.get("SEARCH_RANK_WINDOW", 1000)),
     }

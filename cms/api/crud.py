@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
 from cms.api.framework import Blueprint
+from cms.cache_tags import show
 from cms.caching import (
     fresh_for_at_most,
     not_modified,
@@ -29,6 +30,7 @@ from cms.problems import fail
 from cms.services import DbSession
 from cms.services.articles import touch_articles_using
 from cms.services.identifiers import unique_slug
+from cms.services.purging import list_key, resource_key
 from cms.services.visibility import epoch, seconds_until_change
 
 
@@ -58,6 +60,8 @@ class Resource:
     follows_timeline: bool = False
     # Called before an item changes or goes; what it returns runs after the flush.
     on_change: Callable[[DbSession, Any], Callable[[], None]] | None = touch_articles_using
+    # The cache keys of what an item shows besides itself (a page: the articles it cites).
+    shows: Callable[[Any], list[str]] = lambda _item: []
 
 
 def _nothing() -> None:
@@ -130,6 +134,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             items, total = paginate_scalars(
                 db.session, query, page=args["page"], page_size=args["page_size"]
             )
+            show([list_key(res.singular), *(key for item in items for key in res.shows(item))])
             return page_envelope(items, page=args["page"], page_size=args["page_size"], total=total)
 
         if res.creatable:
@@ -151,6 +156,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.doc(summary=f"Get {_a(res.singular)} by id", operationId=f"get{Name}")
         def get(self, item_id: int) -> Any:
             obj = get_or_404(item_id)
+            show([resource_key(res.singular, obj.id), *res.shows(obj)])
             if res.follows_timeline:
                 fresh_for_at_most(seconds_until_change(db.session))
             return not_modified(item_etag(obj), obj.updated_at) or (obj, 200, item_headers(obj))

@@ -12,10 +12,12 @@ from cms.api.articles.read import count_query, load_articles, stamp_query
 from cms.api.common import AnySelect, list_envelope
 from cms.auth.permissions import NOW, article_visibility
 from cms.auth.principal import Principal
+from cms.cache_tags import show
 from cms.caching import CACHES, LRU, remember
 from cms.extensions import db
 from cms.models import Article, utcnow
 from cms.problems import fail
+from cms.services.purging import list_key
 from cms.services.search import ranked_matches, search_terms, snippets
 from cms.services.visibility import epoch
 
@@ -31,6 +33,9 @@ def project(article: dict[str, Any], fields: frozenset[str] | None) -> dict[str,
     if fields is None:
         return article
     return {name: value for name, value in article.items() if name == "id" or name in fields}
+
+
+LIST_KEY = list_key("article")
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def _build_plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
 
 
 def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
+    show([LIST_KEY])  # and each article, as it is loaded
     fields, include = shape(args)
     page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
     plan = _plan(args, principal)

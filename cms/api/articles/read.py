@@ -19,11 +19,13 @@ from sqlalchemy import func, select
 
 from cms.api.articles.relations import by_id, related
 from cms.api.common import AnySelect
+from cms.cache_tags import show
 from cms.caching import CACHES, LRU
 from cms.models import Article, BodyFormat
 from cms.services import DbSession
 from cms.services.article_relations import RELATIONS_BY_NAME, TO_MANY, TO_ONE
 from cms.services.credibility import effective_credibility
+from cms.services.purging import article_keys
 
 # Credibility filters and sorts read the joined publication's rating.
 publication_alias = RELATIONS_BY_NAME["publication"].alias
@@ -106,6 +108,10 @@ class Rendering:
 
     article: dict[str, Any]
     full: dict[str, Any] = field(default_factory=dict)
+    cache_keys: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.cache_keys = article_keys(self.article)
 
     def shaped(self, include: frozenset[str]) -> dict[str, Any]:
         """A fresh dict (the caller's to change) with the included relations in full."""
@@ -147,8 +153,8 @@ def load_articles(
 ) -> list[dict[str, Any]]:
     """The articles of these stamps, in their order: cached renderings where current,
     one fetch for the rest (and one query per included relation they lack in full).
-    Each dict is the caller's to change. `remember=False` for what may never commit
-    (a preview of a revision)."""
+    Each dict is the caller's to change; the response is tagged with what they show
+    (cache_tags). `remember=False` for what may never commit (a preview of a revision)."""
     found: dict[int, Rendering] = {}
     for stamp in stamps:
         hit = _rendered.get((stamp.id, stamp.version, stamp.updated_at)) if remember else None
@@ -168,7 +174,9 @@ def load_articles(
             article = rendering.article
             key = (article["id"], versions[article["id"]], article["updated_at"])
             _rendered.put(key, rendering, rendering.nbytes())
-    return [found[stamp.id].shaped(include) for stamp in stamps if stamp.id in found]
+    shown = [found[stamp.id] for stamp in stamps if stamp.id in found]
+    show(key for rendering in shown for key in rendering.cache_keys)
+    return [rendering.shaped(include) for rendering in shown]
 
 
 def count_query(*, rated: bool) -> AnySelect:

@@ -12,6 +12,7 @@ from cms.models import Article, Page
 from cms.services import DbSession
 from cms.services.errors import InvalidContentError
 from cms.services.html import sanitize_html
+from cms.services.purging import resource_key
 from cms.services.references import resolve_many
 
 blp = Blueprint("pages", __name__, url_prefix="/api/v1/pages", description="Topic pages")
@@ -43,5 +44,6 @@ register_crud(
         order_by=(Page.title,),
         query=lambda: select(Page).options(selectinload(Page.published_citations)),
         follows_timeline=True,
+        shows=lambda page: [resource_key("article", a.id) for a in page.public_citations],
     ),
 )

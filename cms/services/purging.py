@@ -1,0 +1,74 @@
+"""CDN cache keys: what a public response shows, and what a change purges.
+
+A response names what it shows (`article-42`, `tag-7`, `list-articles`) in its
+`Cache-Tag` and `Surrogate-Key` headers; a change to a resource purges
+`<resource>-<id>` and the list of its kind. So a CDN may keep pages for hours: a tag's
+new name purges `tag-7`, which every article and list showing that tag carries.
+
+The rule is coarse on lists on purpose: any change to an article purges
+`list-articles`, since a list's membership and order hang on many of its fields (and
+search on its text). Items are precise: an article's page is purged by its own
+changes and by those of what it shows (its authors, tags, category, cover image,
+publication, the pages citing it).
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cms.models import ContentEvent
+from cms.models.outbox import CONTENT_RESOURCES
+from cms.services.article_relations import ARTICLE_RELATIONS
+
+_PLURALS = {"category": "categories"}
+# The key prefix of each article relation: the name its resource's events carry.
+_RELATION_KEYS = {
+    relation.name: CONTENT_RESOURCES[relation.model] for relation in ARTICLE_RELATIONS
+}
+PURGED_RESOURCES = frozenset(CONTENT_RESOURCES.values())
+
+
+def resource_key(resource: str, resource_id: int) -> str:
+    return f"{resource}-{resource_id}"
+
+
+def list_key(resource: str) -> str:
+    return f"list-{_PLURALS.get(resource, resource + 's')}"
+
+
+def article_keys(article: dict[str, Any]) -> list[str]:
+    """An article as shown (compact references) and everything it shows."""
+    keys = [resource_key("article", article["id"])]
+    for name, resource in _RELATION_KEYS.items():
+        shown = article.get(name)
+        if isinstance(shown, dict):
+            keys.append(resource_key(resource, shown["id"]))
+        elif isinstance(shown, list):
+            keys.extend(resource_key(resource, item["id"]) for item in shown)
+    return keys
+
+
+def purge_keys(events: Sequence[ContentEvent]) -> list[str]:
+    """The keys these content events make stale, each once, in a stable order."""
+    keys: dict[str, None] = {}
+    for item in events:
+        if item.resource in PURGED_RESOURCES:
+            keys[resource_key(item.resource, item.resource_id)] = None
+            keys[list_key(item.resource)] = None
+    return list(keys)
+
+
+def header_values(keys: Iterable[str], budget: int) -> tuple[str, str]:
+    """(Cache-Tag, Surrogate-Key): Cloudflare reads commas, Fastly spaces. A response
+    that shows too much to name it all (a page of 100 articles, each with its tags)
+    names kinds instead: `tag-7` becomes `list-tags`, which every tag change purges."""
+    unique = list(dict.fromkeys(keys))
+    if sum(len(key) + 1 for key in unique) > budget:
+        unique = list(dict.fromkeys(_kind(key) for key in unique))
+    return ",".join(unique), " ".join(unique)
+
+
+def _kind(key: str) -> str:
+    resource, _, number = key.rpartition("-")
+    if number.isdigit() and resource in PURGED_RESOURCES:
+        return list_key(resource)
+    return key
