@@ -10,10 +10,10 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_app_context, request
 from sqlalchemy import event, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from werkzeug.http import http_date
 
 from cms.cache_tags import write_cache_tags
 from cms.extensions import db
+from cms.generation import NOTIFY, watcher_for
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -90,11 +91,16 @@ _GENERATION = "SELECT generation FROM content_state WHERE id = 1"
 
 
 def content_generation() -> int:
-    """Read once per request (a list needs it for its ETag and for its total)."""
+    """Once per request (a list needs it for its ETag and for its total): as pushed to
+    this process (cms.generation), else read."""
     generation: int | None = g.get("content_generation")
     if generation is None:
-        row = raw_fetchone(_GENERATION)
-        generation = g.content_generation = int(row[0]) if row else 0
+        watcher = current_app.extensions.get("generation_watcher")
+        generation = watcher.current() if watcher is not None else None
+        if generation is None:
+            row = raw_fetchone(_GENERATION)
+            generation = int(row[0]) if row else 0
+        g.content_generation = generation
     return generation
 
 
@@ -122,15 +128,6 @@ def raw_fetchone(sql: str, *params: Any) -> Any:
         # error (an unreachable database is a 503 here too, not a 500).
         raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error) from error
     return row
-
-
-def raw_time(value: datetime) -> Any:
-    """A UTC time as `raw_fetchone` parameters compare it with stored ones: SQLite's
-    text form as SQLAlchemy writes it (microseconds always: "…:00" sorts before
-    "…:00.000000"), an aware datetime elsewhere."""
-    if db.engine.dialect.name == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
 
 
 class LRU:
@@ -218,16 +215,30 @@ def _note_content_changes(session: Session, *_: Any) -> None:
 def _bump_generation(session: Session) -> None:
     _note_content_changes(session)
     if session.info.pop("content_changed", False):
-        session.execute(
+        bumped = session.execute(
             update(ContentState)
             .where(ContentState.id == 1)
             .values(generation=ContentState.generation + 1)
-        )
+            .returning(ContentState.generation)
+        ).scalar()
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(NOTIFY, {"generation": str(bumped)})
+        session.info["bumped_generation"] = bumped
+
+
+@event.listens_for(Session, "after_commit")
+def _count_own_commit(session: Session) -> None:
+    """This process sees its own writes at once, without waiting for the notice."""
+    bumped = session.info.pop("bumped_generation", None)
+    watcher = current_app.extensions.get("generation_watcher") if has_app_context() else None
+    if bumped is not None and watcher is not None:
+        watcher.saw(bumped)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     session.info.pop("content_changed", None)
+    session.info.pop("bumped_generation", None)
 
 
 def not_modified(etag: str, last_modified: datetime | None = None) -> Response | None:
@@ -313,3 +324,5 @@ def _at_most(seconds: int, limit: int | None) -> int:
 
 def init_caching(app: Flask) -> None:
     app.after_request(_finish_get)
+    if app.config["PUSH_GENERATION"]:
+        app.extensions["generation_watcher"] = watcher_for(app.config["SQLALCHEMY_DATABASE_URI"])

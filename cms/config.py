@@ -100,6 +100,9 @@ def from_environment() -> dict[str, Any]:
         # Cache-Tag / Surrogate-Key: a response naming more than this many bytes of keys
         # names kinds instead (`list-tags` for each `tag-N`). CDNs cap them at 16 KB.
         "CACHE_TAG_BYTES": int(os.environ.get("CACHE_TAG_BYTES", 8 * 1024)),
+        # On PostgreSQL each process hears of content changes (LISTEN/NOTIFY) instead of
+        # reading the content generation per request: 304s without a database round trip.
+        "PUSH_GENERATION": os.environ.get("PUSH_GENERATION", "1") == "1",
         # Fetching feeds and source pages: one deadline and one byte cap per document.
         "FETCH_TIMEOUT": float(os.environ.get("FETCH_TIMEOUT", 10)),
         "FETCH_MAX_BYTES": int(os.environ.get("FETCH_MAX_BYTES", 20 * 1024 * 1024)),
