@@ -100,6 +100,11 @@ def from_environment() -> dict[str, Any]:
         # Cache-Tag / Surrogate-Key: a response naming more than this many bytes of keys
         # names kinds instead (`list-tags` for each `tag-N`). CDNs cap them at 16 KB.
         "CACHE_TAG_BYTES": int(os.environ.get("CACHE_TAG_BYTES", 8 * 1024)),
+        # The CDN's purge API: the keys a change made stale are POSTed as {"tags": [...]},
+        # this many per request (Cloudflare's limit), with the token as a bearer.
+        "CACHE_PURGE_URL": os.environ.get("CACHE_PURGE_URL") or None,
+        "CACHE_PURGE_TOKEN": os.environ.get("CACHE_PURGE_TOKEN") or None,
+        "CACHE_PURGE_BATCH": int(os.environ.get("CACHE_PURGE_BATCH", 30)),
         # On PostgreSQL each process hears of content changes (LISTEN/NOTIFY) instead of
         # reading the content generation per request: 304s without a database round trip.
         "PUSH_GENERATION": os.environ.get("PUSH_GENERATION", "1") == "1",
