@@ -72,7 +72,7 @@ def news_articles(session: DbSession) -> list[tuple[int, str, str, datetime]]:
     since = utcnow() - NEWS_WINDOW
     rows = session.execute(
         select(Article.id, Article.slug, Article.title, Article.published_at)
-        .where(_public(), Article.source_url.is_(None), Article.published_at >= since)
+        .where(_public(), Article.source_url.is_(None), Article.published_at > since)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(NEWS_MAX_URLS)
     )
