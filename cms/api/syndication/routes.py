@@ -9,7 +9,7 @@ import orjson
 from flask import Response, current_app, request
 from flask.views import MethodView
 
-from cms.api.framework import JSON_DUMP_OPTIONS, Blueprint
+from cms.api.framework import JSON_DUMP_OPTIONS, Blueprint, ChoiceConverter
 from cms.caching import conditional, not_modified
 from cms.extensions import db
 from cms.models import Article
@@ -17,6 +17,7 @@ from cms.problems import fail
 from cms.services import feed_formats
 from cms.services.site_urls import api_url
 from cms.services.syndication import (
+    SCOPES,
     Channel,
     Scope,
     json_feed,
@@ -34,10 +35,18 @@ blp = Blueprint(
     "aggregators (the sources this site ingests are `feeds`)",
 )
 
+
+class ScopeConverter(ChoiceConverter):
+    choices = tuple(SCOPES)
+
+
+# Before the routes below are added: Flask runs a blueprint's records in order.
+blp.record_once(lambda state: state.app.url_map.converters.update(syndication_scope=ScopeConverter))
+
 RSS = "application/rss+xml"
 ATOM = "application/atom+xml"
 JSON_FEED = "application/feed+json"
-SCOPED = "/<any(categories, tags, authors, publications):scope>/<string:slug>"
+SCOPED = "/<syndication_scope:scope>/<string:slug>"
 # Settings that change what a feed says: part of every feed's validator.
 SETTINGS = (
     "SITE_URL",
