@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from cms.extensions import db
-from cms.models import ArticleStatus, utcnow
+from cms.models import ArticleStatus, Rendition, utcnow
 from tests.conftest import remove
 from tests.factories import (
     ArticleFactory,
@@ -342,3 +342,27 @@ def test_items_are_one_bounded_query_with_relations_in_bulk(
         assert len(client.get(f"{SITE}/feed.json").json["items"]) == 5
     finally:
         app.config["SYNDICATION_ITEMS"] = 50
+
+
+def test_a_rendered_cover_is_enclosed_with_its_size_and_type(client: FlaskClient) -> None:
+    cover = ImageFactory(url="https://cdn.example/ab12/cover-1280.webp")
+    cover.renditions = [
+        Rendition(
+            kind="width",
+            format="webp",
+            width=1280,
+            height=720,
+            bytes=4321,
+            key="ab12/cover-1280.webp",
+        ),
+    ]
+    db.session.commit()
+    ArticleFactory(cover_image=cover)
+    [enclosure] = feedparser.parse(client.get(f"{SITE}/rss.xml").data).entries[0].enclosures
+    assert enclosure == {
+        "href": "https://cdn.example/ab12/cover-1280.webp",
+        "length": "4321",
+        "type": "image/webp",
+    }
+    item = checked_json_feed(client.get(f"{SITE}/feed.json"))["items"][0]
+    assert item["attachments"][0]["size_in_bytes"] == 4321
