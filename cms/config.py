@@ -126,6 +126,27 @@ def from_environment() -> dict[str, Any]:
         "CORS_MAX_AGE": int(os.environ.get("CORS_MAX_AGE", 600)),  # preflight cache, seconds
         # Search ranks the newest this-many matches (bounded cost on common words).
         "SEARCH_RANK_WINDOW": int(os.environ.get("SEARCH_RANK_WINDOW", 1000)),
+        # The public site (the frontend, which a headless CMS does not own): feeds and
+        # sitemaps link to its pages by these patterns. Placeholders: {site}, {slug}, {id}.
+        "SITE_URL": os.environ.get("SITE_URL", "http://localhost:3000").rstrip("/"),
+        "SITE_NAME": os.environ.get("SITE_NAME", "News"),
+        # RFC 5646 language tag of the site: feeds and the Google News sitemap carry it.
+        "SITE_LANGUAGE": os.environ.get("SITE_LANGUAGE", "en"),
+        "ARTICLE_URL_PATTERN": os.environ.get("ARTICLE_URL_PATTERN", "{site}/articles/{slug}"),
+        "CATEGORY_URL_PATTERN": os.environ.get("CATEGORY_URL_PATTERN", "{site}/categories/{slug}"),
+        "TAG_URL_PATTERN": os.environ.get("TAG_URL_PATTERN", "{site}/tags/{slug}"),
+        "AUTHOR_URL_PATTERN": os.environ.get("AUTHOR_URL_PATTERN", "{site}/authors/{slug}"),
+        "PUBLICATION_URL_PATTERN": os.environ.get(
+            "PUBLICATION_URL_PATTERN", "{site}/publications/{slug}"
+        ),
+        # RSS, Atom and JSON Feed: the newest this-many articles, and whether an item
+        # carries the whole body or only the excerpt (the default: aggregated items are
+        # other publications' reporting, and readers should come to the site).
+        "SYNDICATION_ITEMS": int(os.environ.get("SYNDICATION_ITEMS", 50)),
+        "SYNDICATION_FULL_CONTENT": os.environ.get("SYNDICATION_FULL_CONTENT", "").strip().lower()
+        in ("1", "true", "yes", "on"),
+        # URLs per article sitemap (the protocol's maximum is 50,000).
+        "SITEMAP_PAGE_SIZE": int(os.environ.get("SITEMAP_PAGE_SIZE", 50_000)),
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import AnyConverter
 
 from cms import problems
 from cms.api.openapi import ContractPlugin, read_schema, write_schema
@@ -59,6 +60,18 @@ def _rolled_back(handler: Callable[[Any], Response]) -> Callable[[Any], Response
     return wrapper
 
 
+class ChoiceConverter(AnyConverter):
+    """A path segment that is one of fixed words, documented as a string with a
+    pattern: the spec's enums are named components, and a path parameter's schema
+    is written before any component could be named for it."""
+
+    choices: tuple[str, ...] = ()
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, *self.choices)
+        self.spec_schema = {"type": "string", "pattern": f"^({'|'.join(self.choices)})$"}
+
+
 class Api(flask_smorest.Api):  # type: ignore[misc]
     ERROR_SCHEMA = problems.ProblemSchema
 
@@ -66,6 +79,7 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
         options = {"marshmallow_plugin": ContractPlugin(), "security": OPTIONAL_AUTH}
         super().__init__(app, spec_kwargs=options)
         self.spec.components.schema("Problem", schema=problems.ProblemSchema)
+        self.register_converter(ChoiceConverter, lambda converter: converter.spec_schema)
 
     def _init_spec(self, **kwargs: Any) -> None:
         super()._init_spec(**kwargs)

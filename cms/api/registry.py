@@ -16,6 +16,8 @@ from cms.api.images.routes import blp as images_blp
 from cms.api.jobs.routes import blp as jobs_blp
 from cms.api.pages.routes import blp as pages_blp
 from cms.api.publications.routes import blp as publications_blp
+from cms.api.sitemaps.routes import blp as sitemaps_blp
+from cms.api.syndication.routes import blp as syndication_blp
 from cms.api.tags.routes import blp as tags_blp
 from cms.api.tokens.routes import blp as tokens_blp
 from cms.api.users.routes import blp as users_blp
@@ -30,6 +32,8 @@ BLUEPRINTS = (
     images_blp,
     pages_blp,
     feeds_blp,
+    syndication_blp,
+    sitemaps_blp,
     auth_blp,
     users_blp,
     tokens_blp,

@@ -21,7 +21,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, func, or_, select, un
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from cms.caching import CACHES, LRU, content_generation
+from cms.caching import CACHES, LRU, content_generation, fresh_for_at_most, list_etag
 from cms.models import Article, ArticleStatus, utcnow
 from cms.models.outbox import as_system
 from cms.services import DbSession
@@ -95,6 +95,15 @@ def epoch(session: DbSession) -> str:
     """Names the public state of lists as of now: changes at each timeline instant."""
     upcoming = timeline(session).next_change(utcnow())
     return upcoming.isoformat() if upcoming else "-"
+
+
+def public_list_etag(session: DbSession, scope: str, *parts: object) -> str:
+    """A list's validator as of now (article lists, feeds, sitemaps): scheduled
+    articles that came due are published first, and the next instant anything appears
+    or goes names the state (and bounds how long the list may be kept)."""
+    catch_up(session)
+    fresh_for_at_most(seconds_until_change(session))
+    return list_etag(scope, epoch(session), *parts)
 
 
 def seconds_until_change(session: DbSession) -> int | None:

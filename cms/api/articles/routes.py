@@ -36,7 +36,6 @@ from cms.caching import (
     conditional,
     content_generation,
     fresh_for_at_most,
-    list_etag,
     not_modified,
     raw_fetchone,
     require_if_match,
@@ -50,7 +49,7 @@ from cms.problems import fail
 from cms.services.articles import create_article, trash_article, update_article
 from cms.services.posts import export_post
 from cms.services.users import ensure_byline
-from cms.services.visibility import catch_up, epoch, seconds_until, seconds_until_change
+from cms.services.visibility import catch_up, public_list_etag, seconds_until
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
@@ -183,12 +182,7 @@ def _revalidate_anonymously() -> Response | None:
 
 
 def _public_list_etag(scope: str) -> str:
-    """A list's validator as of now: scheduled articles that came due are published
-    first, and the next instant anything appears or goes names the state (and bounds
-    how long the list may be kept)."""
-    catch_up(db.session)
-    fresh_for_at_most(seconds_until_change(db.session))
-    return list_etag(scope, epoch(db.session))
+    return public_list_etag(db.session, scope)
 
 
 def _only_known_includes() -> bool:
