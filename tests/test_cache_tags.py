@@ -92,6 +92,9 @@ def test_renaming_a_tag_purges_every_response_that_showed_it(
         f"/api/v1/tags/{other_tag.id}",
         "/api/v1/tags",
         f"/api/v1/pages/{page.id}",
+        "/api/v1/syndication/rss.xml",
+        f"/api/v1/syndication/tags/{tag.slug}/feed.json",
+        "/api/v1/sitemaps/articles.xml?page=1",
     ]
     before = {url: (client.get(url).data, tags_of(client, url)) for url in urls}
     with app.app_context():
@@ -107,8 +110,23 @@ def test_renaming_a_tag_purges_every_response_that_showed_it(
     changed = [url for url in urls if client.get(url).data != before[url][0]]
     assert f"/api/v1/articles/{tagged.id}" in changed
     assert "/api/v1/tags" in changed
+    assert "/api/v1/syndication/rss.xml" in changed  # the tag is an item category
     for url in changed:
         assert before[url][1] & purged, f"{url} changed but none of its keys was purged"
     # What did not show the tag stays cached.
     for url in (f"/api/v1/articles/{untagged.id}", f"/api/v1/tags/{other_tag.id}"):
         assert not before[url][1] & purged, url
+
+
+def test_feeds_and_sitemaps_name_what_they_show(client: FlaskClient) -> None:
+    tag, author = TagFactory(), AuthorFactory()
+    article = ArticleFactory(tags=[tag], authors=[author])
+    shows = {f"article-{article.id}", f"tag-{tag.id}", f"author-{author.id}"}
+    if article.category_id is not None:
+        shows.add(f"category-{article.category_id}")
+    for url in ("/api/v1/syndication/rss.xml", "/api/v1/syndication/feed.json"):
+        assert tags_of(client, url) == {"list-articles"} | shows, url
+    scoped = tags_of(client, f"/api/v1/syndication/tags/{tag.slug}/atom.xml")
+    assert scoped == {"list-articles"} | shows  # the channel is the tag's: tag-N is there
+    for url in ("/api/v1/sitemaps/index.xml", "/api/v1/sitemaps/articles.xml?page=1"):
+        assert tags_of(client, url) == {"list-articles"}, url

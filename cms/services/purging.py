@@ -47,6 +47,21 @@ def article_keys(article: dict[str, Any]) -> list[str]:
     return keys
 
 
+def stored_article_keys(article: Any) -> list[str]:
+    """The same, of an Article row (feeds render rows): its id and its relations' ids."""
+    keys = [resource_key("article", article.id)]
+    keys += [resource_key("author", link.author_id) for link in article.author_links]
+    keys += [resource_key("tag", link.tag_id) for link in article.tag_links]
+    for resource, related_id in (
+        ("category", article.category_id),
+        ("image", article.cover_image_id),
+        ("publication", article.publication_id),
+    ):
+        if related_id is not None:
+            keys.append(resource_key(resource, related_id))
+    return keys
+
+
 def purge_keys(events: Sequence[ContentEvent]) -> list[str]:
     """The keys these content events make stale, each once, in a stable order."""
     keys: dict[str, None] = {}

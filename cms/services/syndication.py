@@ -31,6 +31,7 @@ from cms.models import (
     Tag,
 )
 from cms.services import DbSession
+from cms.services.purging import resource_key
 from cms.services.site_urls import PageKind, page_url, site_url
 from cms.services.visibility import public_now
 
@@ -56,6 +57,7 @@ class Channel:
     description: str
     home_url: str  # the public page the feed mirrors (Atom's id and alternate link)
     scope_filter: ColumnElement[bool] | None = None
+    cache_key: str | None = None  # what the channel's title and description come from
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ def scoped_channel(session: DbSession, scope: Scope, slug: str) -> Channel | Non
     title = f"{current_app.config['SITE_NAME']}: {found.name}"
     about = found.bio if isinstance(found, Author) else found.description
     home = page_url(kind, slug=slug, id=found.id)
-    return Channel(title, about or title, home, _belongs_to(scope, found.id))
+    return Channel(
+        title, about or title, home, _belongs_to(scope, found.id), resource_key(kind, found.id)
+    )
 
 
 def _belongs_to(scope: Scope, id_: int) -> ColumnElement[bool]:

@@ -10,11 +10,13 @@ from flask.views import MethodView
 
 from cms.api.common import QueryInteger
 from cms.api.framework import Blueprint
+from cms.cache_tags import show
 from cms.caching import conditional, fresh_for_at_most, not_modified
 from cms.extensions import DB_INT_MAX, db
 from cms.models import utcnow
 from cms.problems import fail
 from cms.services import sitemaps
+from cms.services.purging import list_key
 from cms.services.site_urls import api_url
 from cms.services.visibility import (
     catch_up,
@@ -46,7 +48,11 @@ def _xml(body: bytes) -> Response:
     return Response(body, content_type=f"{XML}; charset=utf-8")
 
 
+ARTICLE_LIST = list_key("article")  # any article's change may change a sitemap
+
+
 def _etag() -> str:
+    show([ARTICLE_LIST])
     settings = tuple(current_app.config[name] for name in SETTINGS)
     return public_list_etag(db.session, "public", *settings)
 
@@ -112,6 +118,7 @@ class NewsSitemap(MethodView):
         """
         catch_up(db.session)  # a scheduled article whose time came is in, flipped or not
         fresh_for_at_most(seconds_until_change(db.session))
+        show([ARTICLE_LIST])
         rows = sitemaps.news_articles(db.session)
         if rows:
             leaves = min(published for *_, published in rows) + sitemaps.NEWS_WINDOW

@@ -10,11 +10,13 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from cms.api.framework import JSON_DUMP_OPTIONS, Blueprint, ChoiceConverter
+from cms.cache_tags import show
 from cms.caching import conditional, not_modified
 from cms.extensions import db
 from cms.models import Article
 from cms.problems import fail
 from cms.services import feed_formats
+from cms.services.purging import list_key, stored_article_keys
 from cms.services.site_urls import api_url
 from cms.services.syndication import (
     SCOPES,
@@ -63,6 +65,7 @@ SETTINGS = (
 )
 
 Render = Callable[[Channel, list[Article], str], Any]
+ARTICLE_LIST = list_key("article")  # any article's change may change a feed
 
 
 def _rss(channel: Channel, articles: list[Article], feed_url: str) -> Response:
@@ -94,9 +97,10 @@ def feed_response(render: Render, scope: Scope | None = None, slug: str = "") ->
     etag = public_list_etag(db.session, "public", *settings)
     if cached := not_modified(etag):
         return cached
-    response: Response = render(
-        channel, newest_articles(db.session, channel), api_url(request.path)
-    )
+    articles = newest_articles(db.session, channel)
+    show([ARTICLE_LIST, *([channel.cache_key] if channel.cache_key else [])])
+    show(key for article in articles for key in stored_article_keys(article))
+    response: Response = render(channel, articles, api_url(request.path))
     return conditional(response, etag)
 
 
