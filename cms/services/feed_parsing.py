@@ -9,7 +9,9 @@ rest. feedparser reads the document instead when the fast read may be wrong:
 - feedparser-rs raises, or finds the document not well-formed (bozo): feedparser's
   recovery (undefined HTML entities, wrong or exotic charsets) is the reference, and its
   complaint becomes the feed's warning;
-- the HTTP header names a charset other than UTF-8 (feedparser-rs sees no headers);
+- the HTTP header or the XML declaration names a charset other than UTF-8: feedparser-rs
+  sees no headers, and turns what it cannot decode into U+FFFD without a word (so a
+  U+FFFD in a title or body sends the document to feedparser too);
 - fewer items came out than the document has <item>/<entry> start tags (one regex scan),
   or an item came out with no link or no title: fields may have been lost.
 """
@@ -30,6 +32,7 @@ REFERENCE = "feedparser"
 _LIMITS = feedparser_rs.ParserLimits(max_entries=100_000, max_feed_size_bytes=64 * 1024 * 1024)
 _ITEM_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([\w.:-]+)", re.IGNORECASE)
 _UTF8 = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
@@ -66,8 +69,7 @@ def read_feed(body: bytes, content_type: str | None = None) -> RawFeed:
 
 def read_fast(body: bytes, content_type: str | None = None) -> RawFeed | None:
     """feedparser-rs's reading, or None when feedparser should read the document."""
-    charset = _CHARSET.search(content_type or "")
-    if charset and charset.group(1).lower() not in _UTF8:
+    if not _utf8(_CHARSET.search(content_type or "")) or not _utf8(_DECLARED.match(body)):
         return None
     try:
         parsed = feedparser_rs.parse_with_limits(
@@ -78,9 +80,21 @@ def read_fast(body: bytes, content_type: str | None = None) -> RawFeed | None:
     if parsed.bozo or len(parsed.entries) < len(_ITEM_TAG.findall(body)):
         return None
     feed = _raw_feed(parsed, FAST)
-    if any(not item.link or not item.title for item in feed.items):
+    if any(not item.link or not item.title for item in feed.items) or _replaced(feed):
         return None
     return feed
+
+
+def _replaced(feed: RawFeed) -> bool:
+    """U+FFFD: bytes that were not UTF-8 after all (feedparser says so, and may decode
+    them)."""
+    texts = [feed.title, *(text for i in feed.items for text in (i.title, i.summary, i.body))]
+    return any("\ufffd" in text for text in texts)
+
+
+def _utf8(charset: re.Match[Any] | None) -> bool:
+    """No charset named, or UTF-8 (or its subset ASCII)."""
+    return charset is None or str(charset.group(1)).lower() in _UTF8
 
 
 def read_reference(body: bytes, content_type: str | None = None) -> RawFeed:
