@@ -29,7 +29,7 @@ import feedparser_rs
 FAST = "feedparser-rs"
 REFERENCE = "feedparser"
 # The fetch already caps a document's bytes (FETCH_MAX_BYTES); this caps what fits in it.
-_LIMITS = feedparser_rs.ParserLimits(max_entries=100_000, max_feed_size_bytes=64 * 1024 * 1024)
+FAST_LIMITS = feedparser_rs.ParserLimits(max_entries=100_000, max_feed_size_bytes=64 * 1024 * 1024)
 _ITEM_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([\w.:-]+)", re.IGNORECASE)
@@ -73,7 +73,7 @@ def read_fast(body: bytes, content_type: str | None = None) -> RawFeed | None:
         return None
     try:
         parsed = feedparser_rs.parse_with_limits(
-            body, limits=_LIMITS, sanitize_html=False, resolve_relative_uris=False
+            body, limits=FAST_LIMITS, sanitize_html=False, resolve_relative_uris=False
         )
     except Exception:  # whatever the fast path fails on, the reference reads
         return None
@@ -94,7 +94,10 @@ def _replaced(feed: RawFeed) -> bool:
 
 def _utf8(charset: re.Match[Any] | None) -> bool:
     """No charset named, or UTF-8 (or its subset ASCII)."""
-    return charset is None or str(charset.group(1)).lower() in _UTF8
+    if charset is None:
+        return True
+    name = charset.group(1)
+    return (name.decode("ascii") if isinstance(name, bytes) else name).lower() in _UTF8
 
 
 def read_reference(body: bytes, content_type: str | None = None) -> RawFeed:
