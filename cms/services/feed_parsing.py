@@ -1,7 +1,7 @@
 """Reading a feed document into plain items: feedparser-rs first, feedparser as the
 fallback and the reference.
 
-feedparser-rs (Rust, quick-xml) reads a well-formed feed about 60 times faster than
+feedparser-rs (Rust, quick-xml) reads a well-formed feed about 50 times faster than
 feedparser (bench/parsers.py) and gives the same feedparser-shaped result. It has no DTD
 processing at all: external entities are never read and no entity is ever expanded from
 a DOCTYPE, so XXE and billion laughs are inert by construction; ParserLimits bound the
