@@ -91,7 +91,7 @@ def one_round(args: argparse.Namespace, url: str, policy: FetchPolicy) -> dict[s
     return {
         "end to end (ingest_feed)": total_s,
         "fetch only": fetch_s,
-        "parse only (feedparser)": parse_s,
+        "parse only (parse_feed)": parse_s,
         "store only, new items": store_s,
         "store only, items seen": seen_s,
     }

@@ -27,6 +27,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         development=app.testing or app.config["CMS_ENV"] == "development",
         instance_dir=Path(app.instance_path),
     )
+    app.config["WEBHOOK_ENCRYPTION_KEYS"] = config.webhook_keys(
+        app.config["WEBHOOK_ENCRYPTION_KEY"],
+        secret_key=app.config["SECRET_KEY"],
+        development=app.testing or app.config["CMS_ENV"] == "development",
+    )
     app.session_interface = NoCookieSessions()
     app.before_request(_empty_g)
 

@@ -1,5 +1,6 @@
 """Configuration, read from the environment once, at app creation."""
 
+import base64
 import os
 import secrets
 import tempfile
@@ -8,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask.cli import FlaskGroup
 
 INSTANCE_DIR = Path(os.environ.get("CMS_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
@@ -147,6 +151,23 @@ def from_environment() -> dict[str, Any]:
         in ("1", "true", "yes", "on"),
         # URLs per article sitemap (the protocol's maximum is 50,000).
         "SITEMAP_PAGE_SIZE": int(os.environ.get("SITEMAP_PAGE_SIZE", 50_000)),
+        # Webhooks. Their signing secrets are kept encrypted with this Fernet key (several,
+        # comma-separated, to change it: the first encrypts, all decrypt). Unset, development
+        # and tests derive one from SECRET_KEY; production cannot create or send webhooks.
+        "WEBHOOK_ENCRYPTION_KEY": os.environ.get("WEBHOOK_ENCRYPTION_KEY") or None,
+        # One attempt's deadline (connect, send, answer); targets pass FETCH_ALLOW's rules.
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", 10)),
+        # Attempts per delivery; the first retry waits WEBHOOK_RETRY_SECONDS, each next
+        # one twice as long (at most WEBHOOK_RETRY_MAX_SECONDS), plus up to half again.
+        "WEBHOOK_ATTEMPTS": int(os.environ.get("WEBHOOK_ATTEMPTS", 6)),
+        "WEBHOOK_RETRY_SECONDS": float(os.environ.get("WEBHOOK_RETRY_SECONDS", 30)),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)),
+        # A webhook is disabled after this many failed attempts in a row (or a 410 Gone).
+        "WEBHOOK_DISABLE_AFTER": int(os.environ.get("WEBHOOK_DISABLE_AFTER", 20)),
+        # After a secret is rotated, deliveries are signed with the old one too this long.
+        "WEBHOOK_SECRET_OVERLAP_SECONDS": int(
+            os.environ.get("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
+        ),
     }
 
 
@@ -204,6 +225,33 @@ def _instance_key(path: Path) -> str:
         finally:
             os.unlink(written)
     return _checked(path.read_text().strip(), str(path))
+
+
+def webhook_keys(configured: str | None, *, secret_key: str, development: bool) -> list[bytes]:
+    """The Fernet keys webhook secrets are encrypted with (the first encrypts).
+
+    Configured keys must be Fernet keys (a malformed one stops the start, rather than
+    every delivery). Development and tests derive one from SECRET_KEY with HKDF, so
+    nothing more is to be set; production without one gets none: webhooks cannot be
+    created or sent there until WEBHOOK_ENCRYPTION_KEY is set (the rest of the API,
+    which never needs it, still starts).
+    """
+    if configured:
+        keys = [key.strip().encode() for key in configured.split(",") if key.strip()]
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ConfigurationError(
+                    "WEBHOOK_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes): "
+                    "make one with python3 -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'"
+                ) from None
+        return keys
+    if not development:
+        return []
+    derived = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"cms webhook secrets")
+    return [base64.urlsafe_b64encode(derived.derive(secret_key.encode()))]
 
 
 def _under_flask_cli() -> bool:

@@ -24,6 +24,7 @@ from cms.models.search import ContentState, SearchDocument
 from cms.models.source_copy import SourceCopy
 from cms.models.taxonomy import Category, Tag
 from cms.models.versioning import touch
+from cms.models.webhook import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "CONTENT_TYPES",
@@ -42,6 +43,7 @@ __all__ = [
     "Change",
     "ContentEvent",
     "ContentState",
+    "DeliveryStatus",
     "Feed",
     "FeedItem",
     "FetchOutcome",
@@ -61,6 +63,9 @@ __all__ = [
     "Tag",
     "TaskLock",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "page_citations",
     "record_events",
     "touch",

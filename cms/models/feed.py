@@ -50,6 +50,8 @@ class Feed(Timestamped, Versioned, Base):
         string_enum(FetchOutcome, "fetch_outcome")
     )
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Read, but the document was not well-formed (feedparser recovered it): not an error.
+    last_warning: Mapped[str | None] = mapped_column(Text)
     last_new_items: Mapped[int | None] = mapped_column(Integer)
     consecutive_failures: Mapped[int] = mapped_column(SmallInteger, default=0)
 

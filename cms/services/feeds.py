@@ -1,21 +1,15 @@
-"""Reading RSS and Atom documents into plain entries (feedparser, fed bytes, never URLs).
-
-feedparser's own sanitizer and relative-URI pass are switched off: they cost more than
-half of its time, and every body goes through nh3 anyway, which resolves relative links
-against the feed's address as it sanitizes (services.html.sanitize_html).
-"""
+"""Feed documents into plain entries, ready to store: links resolved against the feed's
+address, titles as text, bodies sanitized (the document is read in feed_parsing)."""
 
 import hashlib
 import html
-import io
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
+from cms.services.feed_parsing import RawFeed, RawItem, read_feed
 from cms.services.html import html_to_text, sanitize_html
 from cms.services.identifiers import resource_id_for
 
@@ -53,51 +47,49 @@ class ParsedFeed:
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """The entries of a feed fetched from `url`; relative links resolve against it."""
-    parsed = feedparser.parse(
-        io.BytesIO(body),
-        response_headers={"content-type": content_type or "application/xml"},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
-    warning = str(parsed.get("bozo_exception", "")) if parsed.get("bozo") else None
-    if not parsed.entries and (warning or parsed.get("version", "") == ""):
-        raise FeedParseError(f"Not a readable RSS or Atom feed ({warning or 'no feed found'}).")
+    return entries_of(read_feed(body, content_type), url)
+
+
+def entries_of(raw: RawFeed, url: str) -> ParsedFeed:
+    """A feed is unreadable only when nothing usable came out: no item, and no feed
+    either (no feed recognised, or a broken document without even a title). A broken
+    one that was recovered is read, with a warning."""
+    if not raw.items and (not raw.version or (raw.warning and not raw.title)):
+        reason = raw.warning or "no feed found"
+        raise FeedParseError(f"Not a readable RSS or Atom feed ({reason}).")
     entries: list[Entry] = []
     skipped = 0
-    for raw in parsed.entries:
-        entry = _entry(raw, url)
+    for item in raw.items:
+        entry = _entry(item, url)
         if entry is None:
             skipped += 1
         else:
             entries.append(entry)
-    return ParsedFeed(_text(parsed.feed, "title") or url, entries, skipped, warning)
+    title = _text(raw.title, raw.title_is_html) or url
+    return ParsedFeed(title, entries, skipped, raw.warning)
 
 
-def _entry(raw: Any, feed_url: str) -> Entry | None:
-    link = urljoin(feed_url, _clean(raw.get("link") or "")).strip()
+def _entry(item: RawItem, feed_url: str) -> Entry | None:
+    link = urljoin(feed_url, _clean(item.link)).strip()
     if urlsplit(link).scheme not in ("http", "https") or link == feed_url or len(link) > MAX_LINK:
         return None
-    content = raw.get("content") or []
-    body = content[0].get("value", "") if content else raw.get("summary", "")
-    summary = raw.get("summary", "")
     return Entry(
-        guid_hash=hashlib.sha256((raw.get("id") or link).encode("utf-8", "replace")).hexdigest(),
+        guid_hash=hashlib.sha256((item.guid or link).encode("utf-8", "replace")).hexdigest(),
         link=link,
         resource_id=resource_id_for(link),
-        title=(_text(raw, "title") or link)[:MAX_TITLE],
-        excerpt=_plain(summary)[:MAX_EXCERPT],
-        body_html=sanitize_html(_clean(body), base_url=feed_url),
-        published_at=_moment(raw.get("published_parsed") or raw.get("updated_parsed")),
-        authors=_names(author.get("name") for author in raw.get("authors", [])),
-        tags=_names(tag.get("term") for tag in raw.get("tags", []))[:MAX_TAGS],
+        title=(_text(item.title, item.title_is_html) or link)[:MAX_TITLE],
+        excerpt=_plain(item.summary)[:MAX_EXCERPT],
+        body_html=sanitize_html(_clean(item.body), base_url=feed_url),
+        published_at=_moment(item.published),
+        authors=_names(item.authors),
+        tags=_names(item.tags)[:MAX_TAGS],
     )
 
 
-def _text(node: Any, key: str) -> str:
+def _text(value: str, is_html: bool) -> str:
     """A title as plain text, whether the feed gave it as text or as HTML."""
-    value = _clean(str(node.get(key) or ""))
-    detail = node.get(f"{key}_detail") or {}
-    return _plain(value) if "html" in detail.get("type", "") else " ".join(value.split())
+    value = _clean(value)
+    return _plain(value) if is_html else " ".join(value.split())
 
 
 def _plain(markup: str) -> str:

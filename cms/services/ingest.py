@@ -40,6 +40,7 @@ class IngestResult:
     seen_items: int = 0
     skipped_items: int = 0
     error: str | None = None
+    warning: str | None = None  # read, from a document that is not well-formed
     new_article_ids: Sequence[int] = ()
 
 
@@ -56,7 +57,7 @@ def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestRe
             parsed = parse_feed(fetched.body, fetched.url, fetched.headers.get("content-type"))
             ids, seen = store_entries(session, feed, parsed.entries)
             result = IngestResult(
-                FetchOutcome.OK, len(ids), seen, parsed.skipped, parsed.warning, ids
+                FetchOutcome.OK, len(ids), seen, parsed.skipped, None, parsed.warning, ids
             )
             feed.title = feed.title or parsed.title[:300]
         # Validators too long to keep are not kept: the next fetch is a full one.
@@ -68,6 +69,8 @@ def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestRe
         feed.consecutive_failures += 1
     feed.last_status = result.status
     feed.last_error = result.error
+    if result.status != FetchOutcome.NOT_MODIFIED:  # a 304 keeps the last reading's
+        feed.last_warning = result.warning
     feed.last_new_items = result.new_items
     return result
 

@@ -32,6 +32,7 @@ def fetch_feed(feed_id: int) -> dict[str, Any]:
         "seen_items": result.seen_items,
         "skipped_items": result.skipped_items,
         "error": result.error,
+        "warning": result.warning,
         "new_article_ids": list(result.new_article_ids),
     }
 

@@ -43,5 +43,13 @@ class FeedSchema(Timestamps):
     last_fetched_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     last_status = ma.fields.Enum(FetchOutcome, by_value=True, dump_only=True, allow_none=True)
     last_error = ma.fields.String(dump_only=True, allow_none=True)
+    last_warning = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The last fetch was read, but the document is not well-formed "
+            "(undefined entities, a wrong charset...): what was recovered from"
+        },
+    )
     last_new_items = ma.fields.Integer(dump_only=True, allow_none=True)
     consecutive_failures = ma.fields.Integer(dump_only=True)
