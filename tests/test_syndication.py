@@ -366,3 +366,26 @@ def test_a_rendered_cover_is_enclosed_with_its_size_and_type(client: FlaskClient
     }
     item = checked_json_feed(client.get(f"{SITE}/feed.json"))["items"][0]
     assert item["attachments"][0]["size_in_bytes"] == 4321
+
+
+def test_text_xml_cannot_hold_is_dropped_not_a_500(client: FlaskClient) -> None:
+    """JSON carries control characters (escaped), so stored text may hold them; XML 1.0
+    cannot: the outputs drop them (found by schemathesis)."""
+    publication = PublicationFactory(name="Wire\x0b", description="\x01About")
+    ArticleFactory(
+        title="Open\x0bweights\x1f",
+        excerpt="An \x08excerpt",
+        body_html="<p>Body\x0c</p>",
+        publication=publication,
+        source_url="https://wire.example/story",
+    )
+    for path in ("rss.xml", "atom.xml", f"publications/{publication.slug}/rss.xml"):
+        response = client.get(f"/api/v1/syndication/{path}")
+        assert response.status_code == 200, path
+        parsed = feedparser.parse(response.data)
+        assert parsed.bozo == 0, path
+        assert parsed.entries[0].title == "Openweights"
+    ArticleFactory(title="Own\x0bstory", published_at=utcnow() - timedelta(hours=1))
+    news = client.get("/api/v1/sitemaps/news.xml")
+    assert news.status_code == 200
+    assert b"<news:title>Ownstory</news:title>" in news.data

@@ -1,4 +1,6 @@
-"""RSS 2.0 and Atom 1.0 documents of a channel's articles, written by feedgen."""
+"""RSS 2.0 and Atom 1.0 documents of a channel's articles, written by feedgen. Stored
+text may hold characters XML cannot (JSON writes them escaped): each string is cleaned
+on its way in, or lxml refuses the whole document."""
 
 from typing import Any
 
@@ -7,6 +9,7 @@ from feedgen.feed import FeedGenerator
 from flask import current_app
 
 from cms.models import Article
+from cms.services.html import xml_text
 from cms.services.site_urls import site_url
 from cms.services.syndication import (
     Channel,
@@ -48,10 +51,10 @@ def _feed(channel: Channel, articles: list[Article], feed_url: str) -> FeedGener
     config = current_app.config
     feed = FeedGenerator()
     feed.load_extension("dc")  # RSS names an author only with an email; dc:creator a name
-    feed.id(channel.home_url)
-    feed.title(channel.title)
-    feed.description(channel.description)
-    feed.author({"name": config["SITE_NAME"], "uri": site_url()})
+    feed.id(xml_text(channel.home_url))
+    feed.title(xml_text(channel.title))
+    feed.description(xml_text(channel.description))
+    feed.author({"name": xml_text(config["SITE_NAME"]), "uri": site_url()})
     feed.link(href=feed_url, rel="self")
     feed.link(href=channel.home_url, rel="alternate")  # RSS's <link>: the last alternate
     feed.language(config["SITE_LANGUAGE"])
@@ -68,22 +71,23 @@ def _entry(article: Article) -> FeedEntry:
     entry.load_extension("dc")
     entry.id(entry_id(article))
     entry.guid(entry_id(article), permalink=False)
-    entry.title(article.title)
+    entry.title(xml_text(article.title))
     entry.link(href=article_url(article), rel="alternate")
     entry.published(article.published_at)
     entry.updated(article.updated_at)
     if summary := summary_html(article):
-        entry.summary(summary, type="html")  # and RSS's description
+        entry.summary(xml_text(summary), type="html")  # and RSS's description
     if (content := content_html(article)) is not None:
-        entry.content(content, type="html")  # and RSS's content:encoded
+        entry.content(xml_text(content), type="html")  # and RSS's content:encoded
     for author in byline(article):
-        entry.author({"name": author["name"], "uri": author["url"]})
-        entry.dc.dc_creator(author["name"], replace=False)
+        name = xml_text(author["name"])
+        entry.author({"name": name, "uri": xml_text(author["url"])})
+        entry.dc.dc_creator(name, replace=False)
     for term, label in categories(article):
-        entry.category(term=term, label=label)
+        entry.category(term=xml_text(term), label=xml_text(label))
     if (cover := enclosure(article)) is not None:
-        entry.enclosure(cover.url, str(cover.length), cover.type)
+        entry.enclosure(xml_text(cover.url), str(cover.length), cover.type)
     if (source := credit(article)) is not None:
-        entry.source(url=source.url, title=source.name)
-        entry.link(href=source.original_url, rel="via")
+        entry.source(url=xml_text(source.url), title=xml_text(source.name))
+        entry.link(href=xml_text(source.original_url), rel="via")
     return entry

@@ -159,3 +159,13 @@ def html_to_text(html: str) -> str:
 
 # A character reference the sanitizer would not write as it stands.
 _REWRITTEN_REFERENCE = re.compile(r"&(?!(?:amp|lt|gt|nbsp);)")
+
+
+# What XML 1.0 cannot hold (C0 controls but tab and newlines, lone surrogates, U+FFFE/F):
+# JSON carries them escaped, so stored text may have them; XML outputs drop them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """The text without the characters an XML 1.0 document cannot contain."""
+    return _NOT_XML.sub("", text)

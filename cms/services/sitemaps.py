@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from cms.caching import remember
 from cms.models import Article, utcnow
 from cms.services import DbSession
+from cms.services.html import xml_text
 from cms.services.site_urls import page_url
 from cms.services.visibility import epoch, public_now
 
@@ -114,7 +115,7 @@ def news_urlset(rows: list[tuple[int, str, str, datetime]]) -> bytes:
 
 
 def _text(parent: etree._Element, namespace: str, name: str, text: str) -> None:
-    etree.SubElement(parent, f"{{{namespace}}}{name}").text = text
+    etree.SubElement(parent, f"{{{namespace}}}{name}").text = xml_text(text)
 
 
 def _w3c(moment: datetime) -> str:
