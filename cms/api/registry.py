@@ -19,6 +19,7 @@ from cms.api.publications.routes import blp as publications_blp
 from cms.api.tags.routes import blp as tags_blp
 from cms.api.tokens.routes import blp as tokens_blp
 from cms.api.users.routes import blp as users_blp
+from cms.api.webhooks.routes import blp as webhooks_blp
 
 # (Named *_blp: a bare `images` here would hide the cms.api.images package.)
 BLUEPRINTS = (
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     images_blp,
     pages_blp,
     feeds_blp,
+    webhooks_blp,
     auth_blp,
     users_blp,
     tokens_blp,

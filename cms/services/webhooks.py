@@ -234,13 +234,14 @@ def deliver_events(events: Sequence[ContentEvent]) -> None:
     webhooks = db.session.scalars(select(Webhook).where(Webhook.enabled)).all()
     if not content or not webhooks:
         return
-    made = set(
-        db.session.execute(
+    made = {
+        (row.webhook_id, row.event_id)
+        for row in db.session.execute(
             select(WebhookDelivery.webhook_id, WebhookDelivery.event_id).where(
                 WebhookDelivery.event_id.in_([e.id for e in content])
             )
-        ).tuples()
-    )
+        )
+    }
     states = _article_states(content)
     base = current_app.config["PUBLIC_BASE_URL"]
     for event in content:
