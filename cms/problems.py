@@ -57,7 +57,6 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "internal_error": (500, "An unexpected error; it has been logged."),
     "service_unavailable": (503, "A service the API needs is unavailable."),
     "not_ready": (503, "The database, Redis or the job queue cannot be reached."),
-    "webhooks_not_configured": (503, "WEBHOOK_ENCRYPTION_KEY is not set: no webhook secrets."),
     "insufficient_storage": (507, "The media storage is full; nothing was kept."),
 }
 # The code used for a status when nothing more specific applies: the first listed.

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from cms.config import ConfigurationError, webhook_keys
 from cms.extensions import db
 from cms.models import ContentEvent, Role, Webhook, WebhookDelivery, utcnow
 from cms.services.dispatch import dispatch_events
@@ -439,3 +440,19 @@ def test_a_replay_range_must_end_after_it_starts(
     assert refused.status_code == 422
     assert "until" in refused.json["errors"]
     assert json.loads(refused.text)["code"] == "validation_error"
+
+
+def test_the_encryption_key_is_checked_and_production_needs_one(
+    app: Flask, client: FlaskClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigurationError, match="not a Fernet key"):
+        webhook_keys("not-a-key", secret_key="s" * 32, development=False)
+    assert webhook_keys(None, secret_key="s" * 32, development=False) == []
+    derived = webhook_keys(None, secret_key="s" * 32, development=True)
+    assert derived == webhook_keys(None, secret_key="s" * 32, development=True)  # stable
+    monkeypatch.setitem(app.config, "WEBHOOK_ENCRYPTION_KEYS", [])  # production, unset
+    refused = client.post(
+        "/api/v1/webhooks", json={"url": "https://93.184.215.14/hook"}, headers=admin
+    )
+    assert refused.status_code == 503
+    assert refused.json["code"] == "service_unavailable"
