@@ -456,3 +456,19 @@ def test_the_encryption_key_is_checked_and_production_needs_one(
     )
     assert refused.status_code == 503
     assert refused.json["code"] == "service_unavailable"
+
+
+def test_a_changed_url_passes_the_same_rules(
+    client: FlaskClient, admin: dict[str, str], receiver: Receiver, internal: Receiver
+) -> None:
+    hook = subscribe(client, admin, receiver.url())
+    url = f"/api/v1/webhooks/{hook['id']}"
+    refused = edit(client, url, json={"url": internal.url()}, headers=admin)
+    assert refused.status_code == 422
+    assert "private" in refused.json["errors"]["url"][0]
+    assert client.get(url, headers=admin).json["url"] == receiver.url()
+
+
+def test_only_known_events_are_announced(app: Flask) -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        announce(db.session, "article.updated", {})
