@@ -38,6 +38,11 @@ SAMPLES: dict[str, tuple[Callable[[int], dict[str, Any]], list[dict[str, Any]]]]
     "/api/v1/authors": (lambda n: {"name": f"Author {n}"}, [{"name": "Renamed"}]),
     "/api/v1/categories": (lambda n: {"name": f"Category {n}"}, [{"name": "Renamed"}]),
     "/api/v1/feeds": (lambda n: {"url": f"https://feeds.example/{n}.xml"}, [{"title": "Renamed"}]),
+    # A public address literal: nothing to resolve when the URL is checked.
+    "/api/v1/webhooks": (
+        lambda n: {"url": f"https://93.184.215.14/hook/{n}"},
+        [{"description": "Renamed"}],
+    ),
     "/api/v1/images": (lambda n: {"url": f"https://img.example/{n}.png"}, [{"alt": "Renamed"}]),
     "/api/v1/pages": (lambda n: {"title": f"Page {n}", "type": "Risk"}, [{"title": "Renamed"}]),
     "/api/v1/publications": (
@@ -61,6 +66,7 @@ TARGETS = {
     "author_id": "/api/v1/authors",
     "author_ids": "/api/v1/authors",
     "category_id": "/api/v1/categories",
+    "category_ids": "/api/v1/categories",  # a webhook's category filter
     "cover_image_id": "/api/v1/images",
     "publication_id": "/api/v1/publications",
     "tag_ids": "/api/v1/tags",

@@ -22,8 +22,21 @@ from cms.auth.permissions import Rule
 from cms.auth.principal import RANKS
 from cms.auth.tokens import create_api_token, issue_token_pair
 from cms.extensions import db
-from cms.models import ArticleStatus, Author, Feed, Job, JobState, Role, User, utcnow
+from cms.models import (
+    ArticleStatus,
+    Author,
+    DeliveryStatus,
+    Feed,
+    Job,
+    JobState,
+    Role,
+    User,
+    Webhook,
+    WebhookDelivery,
+    utcnow,
+)
 from cms.services.previews import issue_preview
+from cms.services.webhook_delivery import new_secret
 from tests.conftest import FAST_PASSWORD
 from tests.factories import (
     ArticleFactory,
@@ -204,6 +217,28 @@ def api_token() -> Any:
     return token
 
 
+def webhook() -> Any:
+    # A public address literal: nothing to resolve, and nothing is sent in a request.
+    row = Webhook(url="https://93.184.215.14/hook", secret_encrypted=new_secret()[1])
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def failed_delivery() -> tuple[int, int]:
+    hook = webhook()
+    row = WebhookDelivery(
+        webhook_id=hook.id,
+        message_id=f"msg_{uuid4().hex}",
+        event_type="webhook.ping",
+        payload="{}",
+        status=DeliveryStatus.FAILED,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return hook.id, row.id
+
+
 RECIPES: dict[tuple[str, str], Recipe] = {
     ("articles.Articles", "POST"): lambda c, s: ("/api/v1/articles", {"title": "New"}, 201),
     ("articles.ArticleById", "PATCH"): lambda c, s: (
@@ -280,6 +315,41 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     **crud("feeds.Feed", "feeds", {"url": "https://example.com/rss"}, {"is_active": False}, feed),
     ("feeds.FeedFetch", "POST"): lambda c, s: (f"/api/v1/feeds/{feed().id}/fetch", None, 202),
     ("jobs.JobRetry", "POST"): lambda c, s: (f"/api/v1/jobs/{failed_job().id}/retry", None, 202),
+    ("webhooks.WebhookCreation", "POST"): lambda c, s: (
+        "/api/v1/webhooks",
+        {"url": "https://93.184.215.14/hook"},
+        201,
+    ),
+    ("webhooks.WebhookById", "PATCH"): lambda c, s: (
+        f"/api/v1/webhooks/{webhook().id}",
+        {"enabled": False},
+        200,
+    ),
+    ("webhooks.WebhookById", "DELETE"): lambda c, s: (
+        f"/api/v1/webhooks/{webhook().id}",
+        None,
+        204,
+    ),
+    ("webhooks.WebhookSecretRotation", "POST"): lambda c, s: (
+        f"/api/v1/webhooks/{webhook().id}/rotate-secret",
+        None,
+        200,
+    ),
+    ("webhooks.WebhookPing", "POST"): lambda c, s: (
+        f"/api/v1/webhooks/{webhook().id}/ping",
+        None,
+        202,
+    ),
+    ("webhooks.WebhookDeliveryReplay", "POST"): lambda c, s: (
+        "/api/v1/webhooks/{}/deliveries/{}/replay".format(*failed_delivery()),
+        None,
+        202,
+    ),
+    ("webhooks.WebhookReplay", "POST"): lambda c, s: (
+        f"/api/v1/webhooks/{webhook().id}/replay",
+        {"since": "2020-01-01T00:00:00Z"},
+        202,
+    ),
     ("users.Users", "POST"): lambda c, s: (
         "/api/v1/users",
         {
@@ -341,6 +411,13 @@ RECIPES |= {
     ("jobs.Jobs", "GET"): lambda c, s: ("/api/v1/jobs", None, 200),
     ("jobs.JobById", "GET"): lambda c, s: (f"/api/v1/jobs/{failed_job().id}", None, 200),
     ("audit.AuditLog", "GET"): lambda c, s: ("/api/v1/audit", None, 200),
+    ("webhooks.Webhooks", "GET"): lambda c, s: ("/api/v1/webhooks", None, 200),
+    ("webhooks.WebhookById", "GET"): lambda c, s: (f"/api/v1/webhooks/{webhook().id}", None, 200),
+    ("webhooks.WebhookDeliveries", "GET"): lambda c, s: (
+        f"/api/v1/webhooks/{webhook().id}/deliveries",
+        None,
+        200,
+    ),
 }
 CALLERS = ["anonymous", "contributor", "author", "editor", "admin", "token:editor"]
 

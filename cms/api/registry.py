@@ -21,6 +21,7 @@ from cms.api.syndication.routes import blp as syndication_blp
 from cms.api.tags.routes import blp as tags_blp
 from cms.api.tokens.routes import blp as tokens_blp
 from cms.api.users.routes import blp as users_blp
+from cms.api.webhooks.routes import blp as webhooks_blp
 
 # (Named *_blp: a bare `images` here would hide the cms.api.images package.)
 BLUEPRINTS = (
@@ -34,6 +35,7 @@ BLUEPRINTS = (
     feeds_blp,
     syndication_blp,
     sitemaps_blp,
+    webhooks_blp,
     auth_blp,
     users_blp,
     tokens_blp,

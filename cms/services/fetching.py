@@ -1,4 +1,5 @@
-"""Fetching remote documents (feeds, source pages) without becoming an SSRF proxy.
+"""Fetching remote documents (feeds, source pages), and posting to webhook receivers,
+without becoming an SSRF proxy.
 
 Every hop (the first request and each redirect) resolves the host, refuses it unless
 every address it resolves to is public (or allow-listed), and then connects to the
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -87,7 +88,7 @@ class FetchPolicy:
 @dataclass
 class Fetched:
     url: str  # after redirects
-    status: int  # 200, or 304 when the validators sent still hold
+    status: int  # fetch: 200, or 304 when the validators sent still hold; post: any
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -111,31 +112,55 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     with Deadline(policy.timeout) as deadline:
         for _ in range(policy.max_redirects + 1):
-            connection, path = _connect(url, policy, deadline)
-            try:
-                with deadline.guard("The server did not answer in time."):
-                    connection.request("GET", path, headers=headers)
-                    response = connection.getresponse()
-                with response:
-                    deadline.check("The server did not answer in time.")
-                    location = response.getheader("Location")
-                    if response.status in REDIRECTS and location:
-                        url = _redirected(url, location)
-                        continue
-                    received = {name.lower(): value for name, value in response.getheaders()}
-                    if response.status == 304:
-                        return Fetched(url, 304, headers=received)
-                    if response.status != 200:
-                        raise FetchError(
-                            "http_status", f"HTTP {response.status} from {url}", response.status
-                        )
-                    with deadline.guard("The document did not arrive in time."):
-                        body = _read_body(response, received, policy.max_bytes)
-                    deadline.check("The document did not arrive in time.")
-                    return Fetched(url, 200, body, received)
-            finally:
-                connection.close()
+            with _exchange(url, policy, deadline, "GET", headers) as response:
+                location = response.getheader("Location")
+                if response.status in REDIRECTS and location:
+                    url = _redirected(url, location)
+                    continue
+                received = _headers(response)
+                if response.status == 304:
+                    return Fetched(url, 304, headers=received)
+                if response.status != 200:
+                    raise FetchError(
+                        "http_status", f"HTTP {response.status} from {url}", response.status
+                    )
+                with deadline.guard("The document did not arrive in time."):
+                    body = _read_body(response, received, policy.max_bytes)
+                deadline.check("The document did not arrive in time.")
+                return Fetched(url, 200, body, received)
     raise FetchError("too_many_redirects", f"More than {policy.max_redirects} redirects.")
+
+
+def post(
+    url: str,
+    policy: FetchPolicy,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    excerpt_bytes: int = 1024,
+) -> Fetched:
+    """POST a JSON `body` to `url` under the same address checks and deadline as `fetch`,
+    and give the answer whatever its status, with the first `excerpt_bytes` of its body.
+
+    Redirects are not followed: a 3xx comes back as it is, for the caller to count as a
+    failure (a webhook receiver that moved is for an admin to change; following would
+    send the signed body wherever a Location points)."""
+    sent = {"User-Agent": policy.user_agent, "Content-Type": "application/json", **headers}
+    with (
+        Deadline(policy.timeout) as deadline,
+        _exchange(url, policy, deadline, "POST", sent, body) as response,
+    ):
+        with deadline.guard("The answer did not arrive in time."):
+            excerpt = response.read(excerpt_bytes)
+        deadline.check("The answer did not arrive in time.")
+        return Fetched(url, response.status, excerpt, _headers(response))
+
+
+def check_target(url: str, policy: FetchPolicy) -> None:
+    """Refuse (FetchError) a URL that could not be fetched or posted to: not http(s),
+    with credentials, or a host resolving to an address the policy does not allow. For
+    checks at the time a URL is saved; every request checks again."""
+    _resolved(url, policy)
 
 
 class Deadline:
@@ -192,6 +217,32 @@ class Deadline:
             raise FetchError("connection_failed", f"Connection failed: {error}") from None
 
 
+@contextmanager
+def _exchange(
+    url: str,
+    policy: FetchPolicy,
+    deadline: Deadline,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes | None = None,
+) -> Iterator[http.client.HTTPResponse]:
+    """One request to the address checked for `url`, and its response (closed after)."""
+    connection, path = _connect(url, policy, deadline)
+    try:
+        with deadline.guard("The server did not answer in time."):
+            connection.request(method, path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+        with response:
+            deadline.check("The server did not answer in time.")
+            yield response
+    finally:
+        connection.close()
+
+
+def _headers(response: http.client.HTTPResponse) -> dict[str, str]:
+    return {name.lower(): value for name, value in response.getheaders()}
+
+
 def _redirected(url: str, location: str) -> str:
     try:
         return urljoin(url, location)
@@ -202,6 +253,21 @@ def _redirected(url: str, location: str) -> str:
 def _connect(
     url: str, policy: FetchPolicy, deadline: Deadline
 ) -> tuple[http.client.HTTPConnection, str]:
+    parts, host, port, address = _resolved(url, policy)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = _PinnedHTTPSConnection(host, port, address, deadline)
+    else:
+        connection = _PinnedHTTPConnection(host, port, address, deadline)
+    # Non-ASCII in a path or query (a feed's own URL, a Location header) is sent
+    # percent-encoded, as browsers do; what is already encoded stays as it is.
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    return connection, path + (f"?{query}" if query else "")
+
+
+def _resolved(url: str, policy: FetchPolicy) -> tuple[SplitResult, str, int, str]:
+    """The URL's parts, host, port and the one allowed address to connect to."""
     try:  # a Location header is anyone's text: "http://[1.2]/" does not split
         parts = urlsplit(url)
     except ValueError:
@@ -215,17 +281,7 @@ def _connect(
         host = parts.hostname.encode("idna").decode("ascii")
     except (ValueError, UnicodeError):
         raise FetchError("bad_url", f"Bad host or port in {url!r}.") from None
-    address = _checked_address(host, port, policy)
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = _PinnedHTTPSConnection(host, port, address, deadline)
-    else:
-        connection = _PinnedHTTPConnection(host, port, address, deadline)
-    # Non-ASCII in a path or query (a feed's own URL, a Location header) is sent
-    # percent-encoded, as browsers do; what is already encoded stays as it is.
-    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    query = quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
-    return connection, path + (f"?{query}" if query else "")
+    return parts, host, port, _checked_address(host, port, policy)
 
 
 def _checked_address(host: str, port: int, policy: FetchPolicy) -> str:
