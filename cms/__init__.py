@@ -95,6 +95,7 @@ def _register_jobs() -> None:
     with the queue, in the web process (which asks for them) and the worker (which runs
     them) alike."""
     import cms.services.audit
+    import cms.services.cdn_purge
     import cms.services.dispatch
     import cms.services.polling
     import cms.services.publishing
