@@ -215,7 +215,7 @@ def test_a_scheduled_article_goes_live_at_its_time(
     assert article.status_code == 200
     assert article.json["status"] == "published"
     flipped = db.session.scalars(
-        select(ContentEvent).where(ContentEvent.type == "article.updated")
+        select(ContentEvent).where(ContentEvent.type == "article.published")
     ).all()
     assert [e.changed for e in flipped] == [["status"]]
     assert flipped[0].actor is None  # the system, not a user
@@ -375,7 +375,7 @@ def test_a_published_article_comes_down_at_its_unpublish_at(
     assert client.get(url).status_code == 404  # gone from public reads
     assert client.get(url, headers=admin).json["status"] == "archived"
     flipped = db.session.scalars(
-        select(ContentEvent).where(ContentEvent.type == "article.updated")
+        select(ContentEvent).where(ContentEvent.type == "article.unpublished")
     ).all()
     assert [e.changed for e in flipped] == [["status"]]
 

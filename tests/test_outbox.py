@@ -94,3 +94,31 @@ def test_ingest_records_an_event_for_every_article_it_creates(
     assert again == []
     article_events = [(kind, id_) for kind, id_, _ in events(app) if kind.startswith("article.")]
     assert article_events == [("article.created", id_) for id_ in created]
+
+
+def test_an_articles_steps_are_named_as_they_commit(
+    app: Flask, client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """Named by the state each write left, not read back later: a publish followed at
+    once by an edit is still announced as a publish."""
+    created = client.post("/api/v1/articles", json={"title": "Steps"}, headers=admin).json
+    url = f"/api/v1/articles/{created['id']}"
+    for step in ("publish", "archive"):
+        etag = client.get(url, headers=admin).headers["ETag"]
+        answer = client.post(f"{url}/{step}", json={}, headers={**admin, "If-Match": etag})
+        assert answer.status_code == 200, answer.json
+        assert edit(client, url, json={"excerpt": step}, headers=admin).status_code == 200
+    assert remove(client, url, headers=admin).status_code == 204  # to the trash
+    trash = f"/api/v1/articles/{created['id']}/restore"
+    assert client.post(trash, json={}, headers={**admin, "If-Match": "*"}).status_code == 200
+
+    kinds = [kind for kind, id_, _ in events(app) if id_ == created["id"]]
+    assert kinds == [
+        "article.created",
+        "article.published",
+        "article.updated",
+        "article.unpublished",
+        "article.updated",
+        "article.trashed",
+        "article.restored",
+    ]

@@ -84,7 +84,7 @@ def test_a_scheduled_article_appears_exactly_at_its_time(
         assert max_ages(after) == (60, 300)  # nothing else is coming: the configured ages
     # The read published it (no scheduler ran), as the system: not as whoever read first.
     [flip] = db.session.scalars(
-        select(ContentEvent).where(ContentEvent.type == "article.updated")
+        select(ContentEvent).where(ContentEvent.type == "article.published")
     ).all()
     assert (flip.changed, flip.actor) == (["status"], None)
 

@@ -19,7 +19,7 @@ from flask import g, has_app_context
 from sqlalchemy import JSON, Index, Integer, String, event, insert, inspect, literal, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 
-from cms.models.article import Article
+from cms.models.article import Article, ArticleStatus
 from cms.models.auth import ApiToken, PreviewToken
 from cms.models.base import Base, UTCDateTime, utcnow
 from cms.models.feed import Feed
@@ -43,6 +43,15 @@ CONTENT_RESOURCES: dict[type[Any], str] = {
 # Who may do what: changes an audit must show, though no reader sees them.
 ACCOUNT_RESOURCES: dict[type[Any], str] = {User: "user", ApiToken: "token", PreviewToken: "preview"}
 RESOURCES = CONTENT_RESOURCES | ACCOUNT_RESOURCES
+# An article's lifecycle steps are events of their own (article.published...), named
+# by the state the write left, as it commits: a consumer reading the row later could
+# find it moved on. A status step with no name of its own (a submit) is an update.
+ARTICLE_STEPS = {
+    ArticleStatus.PUBLISHED: "published",
+    ArticleStatus.SCHEDULED: "scheduled",
+    ArticleStatus.ARCHIVED: "unpublished",
+}
+ARTICLE_ACTIONS = ("created", "updated", *ARTICLE_STEPS.values(), "trashed", "restored", "deleted")
 # Bookkeeping every change (or use) moves: not a change anyone asked for.
 _NOT_CHANGES = frozenset({"version", "updated_at", "created_at", "last_used_at"})
 
@@ -169,12 +178,25 @@ def _changes_in_flush(session: Session) -> list[Change]:
             linked = resource in CONTENT_RESOURCES.values() and session.is_modified(row)
             if action == "updated" and not changed and not linked:
                 continue
-            changes.append(Change(resource, row.id, action, getattr(row, "version", None), changed))
+            step = (
+                _article_step(row, changed)
+                if action == "updated" and isinstance(row, Article)
+                else action
+            )
+            changes.append(Change(resource, row.id, step, getattr(row, "version", None), changed))
     for row in session.deleted:
         resource = RESOURCES.get(type(row))
         if resource is not None:
             changes.append(Change(resource, row.id, "deleted", getattr(row, "version", None)))
     return changes
+
+
+def _article_step(article: Article, changed: tuple[str, ...]) -> str:
+    if "trashed_at" in changed:
+        return "trashed" if article.trashed_at is not None else "restored"
+    if "status" in changed:
+        return ARTICLE_STEPS.get(article.status, "updated")
+    return "updated"
 
 
 @event.listens_for(Session, "after_flush")

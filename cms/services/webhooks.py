@@ -3,7 +3,6 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -14,7 +13,6 @@ from sqlalchemy import select
 from cms.extensions import db
 from cms.models import (
     Article,
-    ArticleStatus,
     Category,
     ContentEvent,
     DeliveryStatus,
@@ -22,7 +20,7 @@ from cms.models import (
     WebhookDelivery,
     utcnow,
 )
-from cms.models.outbox import CONTENT_RESOURCES
+from cms.models.outbox import ARTICLE_ACTIONS, CONTENT_RESOURCES
 from cms.services import DbSession
 from cms.services.dispatch import consumer
 from cms.services.errors import InvalidContentError
@@ -42,19 +40,12 @@ PATHS = {
     "feed": "feeds",
 }
 assert set(PATHS) == set(CONTENT_RESOURCES.values())
-# The outbox records created/updated/deleted; an article's lifecycle steps are updates
-# of its status or trash mark, named here by the state they left.
-LIFECYCLE = {
-    ArticleStatus.PUBLISHED: "article.published",
-    ArticleStatus.SCHEDULED: "article.scheduled",
-    ArticleStatus.ARCHIVED: "article.unpublished",
-}
+_PLAIN = ("created", "updated", "deleted")
 ANNOUNCED = ("cache.purge",)
+# The outbox names an article's lifecycle steps itself (article.published, ...).
 EVENT_TYPES = (
     *(f"{resource}.{action}" for resource in PATHS for action in ("created", "updated", "deleted")),
-    *LIFECYCLE.values(),
-    "article.trashed",
-    "article.restored",
+    *(f"article.{action}" for action in ARTICLE_ACTIONS if action not in _PLAIN),
     *ANNOUNCED,
     PING,
 )
@@ -136,19 +127,20 @@ def _queue(
     return delivery
 
 
-def _wants(webhook: Webhook, event_type: str, article: "_ArticleState | None") -> bool:
-    """Its event types (empty: all); its categories, for article events (an article no
-    longer there has no category to tell: its event is sent)."""
+def _wants(webhook: Webhook, event_type: str, article: bool, category: int | None) -> bool:
+    """Its event types (empty: all); its categories, for events of an article still
+    there (one no longer there has no category to tell: its event is sent)."""
     if webhook.event_types and event_type not in webhook.event_types:
         return False
-    if not webhook.category_ids or not event_type.startswith("article.") or article is None:
+    if not webhook.category_ids or not article:
         return True
-    return article.category_id in webhook.category_ids
+    return category in webhook.category_ids
 
 
 def announce(session: DbSession, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Send an event that is no content change (e.g. "cache.purge" with the keys to
-    purge) to every enabled webhook that wants it, after the session commits."""
+    purge) to every enabled webhook that chose it by name, after the session commits.
+    (A webhook taking all content events has not asked for these: one per write.)"""
     if event_type not in ANNOUNCED:
         raise ValueError(f"{event_type!r} is not one of {ANNOUNCED}")
     payload = _message(event_type, utcnow(), data)
@@ -156,7 +148,7 @@ def announce(session: DbSession, event_type: str, data: dict[str, Any]) -> list[
     return [
         _queue(session, webhook, event_type, payload, None)
         for webhook in webhooks
-        if not webhook.event_types or event_type in webhook.event_types
+        if event_type in (webhook.event_types or ())
     ]
 
 
@@ -190,40 +182,13 @@ def replay(
     return len(deliveries)
 
 
-@dataclass(frozen=True)
-class _ArticleState:
-    category_id: int | None
-    event_type: str
-
-
-def _article_states(events: Sequence[ContentEvent]) -> dict[int, _ArticleState]:
-    """Per article event: the article's category and the event's lifecycle name. Read
-    now, so only trusted when the article is still at the event's version (else it is
-    named by the outbox's type; its category is the current one)."""
+def _categories(events: Sequence[ContentEvent]) -> dict[int, int | None]:
+    """The current category of each article these events are about (those still there)."""
     ids = {e.resource_id for e in events if e.resource == "article"}
     if not ids:
         return {}
-    rows = {
-        row.id: row
-        for row in db.session.execute(
-            select(
-                Article.id, Article.category_id, Article.status, Article.trashed_at, Article.version
-            ).where(Article.id.in_(ids))
-        )
-    }
-    states = {}
-    for event in events:
-        row = rows.get(event.resource_id) if event.resource == "article" else None
-        if row is None:
-            continue
-        event_type = event.type
-        if event.type == "article.updated" and row.version == event.version:
-            if "trashed_at" in event.changed:
-                event_type = "article.trashed" if row.trashed_at else "article.restored"
-            elif "status" in event.changed:
-                event_type = LIFECYCLE.get(row.status, event.type)
-        states[event.id] = _ArticleState(row.category_id, event_type)
-    return states
+    query = select(Article.id, Article.category_id).where(Article.id.in_(ids))
+    return {row.id: row.category_id for row in db.session.execute(query)}
 
 
 @consumer("webhooks")
@@ -242,13 +207,16 @@ def deliver_events(events: Sequence[ContentEvent]) -> None:
             )
         )
     }
-    states = _article_states(content)
+    categories = _categories(content)
     base = current_app.config["PUBLIC_BASE_URL"]
     for event in content:
-        state = states.get(event.id)
-        event_type = state.event_type if state else event.type
+        event_type = event.type
+        article = event.resource == "article" and event.resource_id in categories
+        category = categories.get(event.resource_id) if article else None
         wanting = [
-            w for w in webhooks if (w.id, event.id) not in made and _wants(w, event_type, state)
+            w
+            for w in webhooks
+            if (w.id, event.id) not in made and _wants(w, event_type, article, category)
         ]
         if not wanting:
             continue
