@@ -147,7 +147,11 @@ def test_a_render_cut_off_by_a_killed_worker_finishes_on_the_next(
     eventually(lambda: fresh(Image, image_id).status.value == "ready", "the render to finish")
     image = fresh(Image, image_id)
     assert len(image.renditions) == 18  # 5 widths and a thumbnail, x 3 formats
-    done = fresh(Job, job.id)
+    # The job's own row is finished after the render's commit, in a transaction of its own.
+    done = eventually(
+        lambda: (row := fresh(Job, job.id)).state is not JobState.RUNNING and row,
+        "the job to be recorded",
+    )
     assert (done.state, done.attempts) == (JobState.DONE, 2)
     assert done.worker is not None
     assert done.worker.endswith(f":{second.pid}")
