@@ -41,6 +41,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unpublish_at_first": (409, "The article is to be taken down before it would go live."),
     "revision_outdated": (409, "The revision refers to what no longer exists."),
     "webhook_disabled": (409, "The webhook is disabled: enable it to send to it."),
+    "delivery_pending": (409, "The delivery is still being attempted: replay it once it ends."),
     "precondition_failed": (412, "The If-Match validator is stale."),
     "payload_too_large": (413, "The request body is too large."),
     "uri_too_long": (414, "The URL is longer than the server takes."),

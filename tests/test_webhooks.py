@@ -398,6 +398,8 @@ def test_replay_of_one_delivery_and_of_a_time_range(
 
     replayed = client.post(f"{url}/deliveries/{failed['id']}/replay", headers=admin)
     assert (replayed.status_code, replayed.json["status"]) == (202, "pending")
+    again = client.post(f"{url}/deliveries/{failed['id']}/replay", headers=admin)
+    assert (again.status_code, again.json["code"]) == (409, "delivery_pending")  # one run
     run_jobs()
     ranged = client.post(f"{url}/replay", json={"since": start.isoformat()}, headers=admin)
     assert (ranged.status_code, ranged.json) == (202, {"replayed": 1})
@@ -472,3 +474,26 @@ def test_a_changed_url_passes_the_same_rules(
 def test_only_known_events_are_announced(app: Flask) -> None:
     with pytest.raises(ValueError, match="not one of"):
         announce(db.session, "article.updated", {})
+
+
+def test_a_binary_answer_is_logged_and_counted(
+    app: Flask,
+    client: FlaskClient,
+    admin: dict[str, str],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A NUL in the answer (any binary or gzip body): PostgreSQL refuses it in a text
+    column, so the attempt went unlogged, uncounted and was sent again (found by review)."""
+    monkeypatch.setitem(app.config, "WEBHOOK_DISABLE_AFTER", 1)
+    receiver.statuses = [500]
+    receiver.answer = b"\x00\x01binary"
+    hook = subscribe(client, admin, receiver.url())
+    client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin)
+    run_jobs(until=utcnow() + timedelta(hours=1))
+    assert len(receiver.requests) == 1
+    [delivery] = log(client, admin, hook["id"])
+    assert (delivery["status"], delivery["attempts"]) == ("failed", 1)
+    assert "\x00" not in delivery["log"][0]["response_excerpt"]
+    webhook = client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin).json
+    assert (webhook["enabled"], webhook["consecutive_failures"]) == (False, 1)

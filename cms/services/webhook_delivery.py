@@ -17,6 +17,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+from sqlalchemy import update
 from standardwebhooks import Webhook as StandardWebhook
 
 from cms.extensions import db
@@ -24,6 +25,7 @@ from cms.jobs import enqueue, job
 from cms.models import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, utcnow
 from cms.services import DbSession
 from cms.services.fetching import FetchError, FetchPolicy, post
+from cms.services.html import xml_text
 
 PING = "webhook.ping"
 EXCERPT_BYTES = 1024
@@ -143,8 +145,10 @@ def _attempt(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     try:
         answer = post(url, policy, body=body, headers=headers, excerpt_bytes=EXCERPT_BYTES)
     except FetchError as refused:
-        return Outcome(None, None, refused.message[:500], _ms_since(started))
-    excerpt = answer.body.decode("utf-8", "replace")
+        return Outcome(None, None, xml_text(refused.message[:500]), _ms_since(started))
+    # Shown to admins, stored in a text column: no NUL (PostgreSQL refuses it, and the
+    # attempt would go unlogged and uncounted) and no other control characters.
+    excerpt = xml_text(answer.body.decode("utf-8", "replace"))
     error = None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
     return Outcome(answer.status, excerpt, error, _ms_since(started))
 
@@ -175,21 +179,35 @@ def _record(delivery_id: int, attempt: int, at: datetime, outcome: Outcome) -> N
     )
     if outcome.succeeded:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
-        if webhook.consecutive_failures:
-            webhook.consecutive_failures = 0
+        _count_failures(webhook.id, reset=True)
         db.session.commit()
         return
-    webhook.consecutive_failures += 1
+    failures = _count_failures(webhook.id)
     if outcome.status_code == 410:
         _disable(webhook, "The receiver answered 410 Gone.")
-    elif webhook.consecutive_failures >= config["WEBHOOK_DISABLE_AFTER"]:
-        _disable(webhook, f"{webhook.consecutive_failures} failed attempts in a row.")
+    elif failures >= config["WEBHOOK_DISABLE_AFTER"]:
+        _disable(webhook, f"{failures} failed attempts in a row.")
     if not webhook.enabled or attempt >= config["WEBHOOK_ATTEMPTS"]:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
     else:
         delivery.next_attempt_at = utcnow() + timedelta(seconds=retry_delay(config, attempt))
         enqueue(db.session, deliver, delivery.id, attempt + 1, eta=delivery.next_attempt_at)
     db.session.commit()
+
+
+def _count_failures(webhook_id: int, *, reset: bool = False) -> int:
+    """One more failure in a row (or none, after a success), counted in one statement:
+    attempts of several deliveries to one webhook run at once, and a versioned write
+    would make all but one of them fail (and send again) on a stale version."""
+    counter = Webhook.consecutive_failures
+    statement = (
+        update(Webhook)
+        .where(Webhook.id == webhook_id)
+        .values(consecutive_failures=0 if reset else counter + 1)
+        .returning(counter)
+        .execution_options(synchronize_session=False)
+    )
+    return int(db.session.execute(statement).scalar_one())
 
 
 def _disable(webhook: Webhook, reason: str) -> None:

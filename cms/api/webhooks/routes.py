@@ -23,7 +23,7 @@ from cms.api.webhooks.schemas import (
 )
 from cms.caching import validators
 from cms.extensions import db
-from cms.models import Role, Webhook, WebhookDelivery, utcnow
+from cms.models import DeliveryStatus, Role, Webhook, WebhookDelivery, utcnow
 from cms.problems import fail
 from cms.services.webhook_delivery import WebhooksNotConfiguredError, queue_delivery
 from cms.services.webhooks import change_webhook, create_webhook, ping, replay, rotate_secret
@@ -157,7 +157,7 @@ def _enabled(webhook: Webhook) -> Webhook:
 class WebhookDeliveryReplay(MethodView):
     @blp.requires(Role.ADMIN)
     @blp.response(202, WebhookDeliverySchema)
-    @blp.errors(404, "webhook_disabled")
+    @blp.errors(404, "webhook_disabled", "delivery_pending")
     @blp.doc(operationId="replayWebhookDelivery")
     def post(self, item_id: int, delivery_id: int) -> WebhookDelivery:
         """Send a delivery again (same body and webhook-id), with a new run of attempts"""
@@ -165,6 +165,8 @@ class WebhookDeliveryReplay(MethodView):
         delivery = db.session.get(WebhookDelivery, delivery_id)
         if delivery is None or delivery.webhook_id != webhook.id:
             fail(404, detail=f"Webhook {item_id} has no delivery {delivery_id}.")
+        if delivery.status is DeliveryStatus.PENDING:  # two runs would both send
+            fail(409, "delivery_pending", "The delivery is still being attempted.")
         queue_delivery(db.session, delivery)
         return delivery
 
