@@ -130,3 +130,32 @@ def test_feeds_and_sitemaps_name_what_they_show(client: FlaskClient) -> None:
     assert scoped == {"list-articles"} | shows  # the channel is the tag's: tag-N is there
     for url in ("/api/v1/sitemaps/index.xml", "/api/v1/sitemaps/articles.xml?page=1"):
         assert tags_of(client, url) == {"list-articles"}, url
+
+
+def test_the_markdown_forms_of_an_article_are_purged_with_it(
+    app: Flask, client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """(Found by review: they were tagged only `articles`, which nothing purges.)"""
+    article = ArticleFactory(title="Libel")
+    markdown = {"Accept": "text/markdown"}
+    urls = [
+        (f"/api/v1/articles/{article.id}", markdown),
+        (f"/api/v1/articles/slug/{article.slug}", markdown),
+        (f"/api/v1/articles/{article.id}/markdown", {}),
+    ]
+    before = {}
+    for url, headers in urls:
+        response = client.get(url, headers=headers)
+        assert response.headers["Cache-Control"].startswith("public"), url
+        before[url] = set(response.headers["Surrogate-Key"].split(" "))
+    with app.app_context():
+        last_event = db.session.scalar(select(func.max(ContentEvent.id)))
+    etag = client.get(f"/api/v1/articles/{article.id}").headers["ETag"]
+    trashed = client.delete(f"/api/v1/articles/{article.id}", headers={**admin, "If-Match": etag})
+    assert trashed.status_code == 204
+    with app.app_context():
+        events = db.session.scalars(select(ContentEvent).where(ContentEvent.id > last_event)).all()
+        purged = set(purge_keys(events))
+    for url, headers in urls:
+        assert client.get(url, headers=headers).status_code == 404  # gone at the origin
+        assert before[url] & purged, f"{url}: tagged {before[url]}, purged {purged}"

@@ -30,6 +30,7 @@ from cms.auth.permissions import (
     require_principal,
 )
 from cms.auth.principal import Principal, current_principal
+from cms.cache_tags import show
 from cms.caching import (
     CACHES,
     LRU,
@@ -48,6 +49,7 @@ from cms.models.base import UTCDateTime
 from cms.problems import fail
 from cms.services.articles import create_article, trash_article, update_article
 from cms.services.posts import export_post
+from cms.services.purging import stored_article_keys
 from cms.services.users import ensure_byline
 from cms.services.visibility import catch_up, public_list_etag, seconds_until
 
@@ -277,6 +279,7 @@ def markdown_response(stamp: Any) -> Response:
     site build or a browser may trust a post it fetched from here."""
     article = db.session.get(Article, stamp.id)
     assert article is not None  # just stamped, in this transaction
+    show(stored_article_keys(article))
     as_written = _may_edit(current_principal(), article)
     version = "as written" if as_written else "sanitized"
     etag = strong_etag(item_etag(stamp), MARKDOWN, version)
