@@ -29,6 +29,17 @@ log = structlog.get_logger(__name__)
 CHANNEL = "cms_content_generation"
 LISTENER = "cms generation listener"  # its application_name, for operators
 REFRESH = 5.0  # seconds between safety-net reads while listening
+# Not heard from the database for this long (a read or a notice): the connection may be
+# dead without a reset (a failover, a partition), so the generation is read per request.
+QUIET_LIMIT = 2 * REFRESH + 2
+# A silent peer is found out in seconds, not in Linux's quarter of an hour.
+_KEEPALIVE: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 10_000,  # ms
+}
 _READ = "SELECT generation FROM content_state WHERE id = 1"
 
 
@@ -40,6 +51,7 @@ class GenerationWatcher:
         self.conninfo = url.render_as_string(hide_password=False)
         self.value: int | None = None
         self.live = False
+        self.heard_at = 0.0  # time.monotonic() of the last read or notice
         self._lock = threading.Lock()
         self._pid: int | None = None
 
@@ -47,7 +59,9 @@ class GenerationWatcher:
         """The generation, or None while not listening (then read it from the database)."""
         if self._pid != os.getpid():  # first use in this process (or in a forked worker)
             self._start()
-        return self.value if self.live else None
+        if not self.live or time.monotonic() - self.heard_at > QUIET_LIMIT:
+            return None
+        return self.value
 
     def saw(self, generation: int) -> None:
         """A generation this process committed or heard: never goes back."""
@@ -75,7 +89,11 @@ class GenerationWatcher:
 
     def _listen(self) -> None:
         with psycopg.connect(
-            self.conninfo, autocommit=True, connect_timeout=5, application_name=LISTENER
+            self.conninfo,
+            autocommit=True,
+            connect_timeout=5,
+            application_name=LISTENER,
+            **_KEEPALIVE,
         ) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
             self._read(connection)  # after LISTEN: no commit falls between the two
@@ -83,12 +101,14 @@ class GenerationWatcher:
             while True:
                 for notice in connection.notifies(timeout=REFRESH):
                     self.saw(int(notice.payload))
+                    self.heard_at = time.monotonic()
                 self._read(connection)
 
     def _read(self, connection: Any) -> None:
         row = connection.execute(_READ).fetchone()
         if row is not None:
             self.saw(int(row[0]))
+        self.heard_at = time.monotonic()
 
 
 _watchers: dict[str, GenerationWatcher] = {}

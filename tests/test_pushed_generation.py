@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from cms.extensions import db
-from cms.generation import CHANNEL, LISTENER, GenerationWatcher
+from cms.generation import CHANNEL, LISTENER, QUIET_LIMIT, GenerationWatcher
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.skipif(
@@ -97,3 +97,17 @@ def test_a_lost_listener_falls_back_to_reading(app: Flask, client: FlaskClient) 
     article.title = "Seen again"
     db.session.commit()
     assert client.get(f"/api/v1/articles/{article.id}").json["title"] == "Seen again"
+
+
+def test_a_listener_not_heard_from_is_not_trusted(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that died without a reset leaves the thread blocked and `live` set:
+    past QUIET_LIMIT without a read or a notice, the generation is read per request."""
+    watcher = listening(app)
+    assert watcher.current() is not None
+    monkeypatch.setattr(watcher, "heard_at", time.monotonic() - QUIET_LIMIT - 1)
+    assert watcher.live
+    assert watcher.current() is None
+    article = ArticleFactory(title="Read, not heard")
+    assert client.get(f"/api/v1/articles/{article.id}").json["title"] == "Read, not heard"
