@@ -2,7 +2,8 @@
 CDN can purge it when any of that changes (the keys: services/purging.py).
 
 Views name what they show with `show`; a public GET that named nothing is named by
-its blueprint (the docs, the spec, health). Only a 200 carries them: a 304 without
+its blueprint (the docs, the spec), or for a content collection by its list key, which
+any change of that kind purges (coarse, never stale). Only a 200 carries them: a 304 without
 them leaves the CDN's stored keys as they were, and one with fewer would narrow them.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from flask import current_app, g, request
 from werkzeug.datastructures import Headers
 
-from cms.services.purging import header_values
+from cms.services.purging import header_values, unnamed_key
 
 
 def show(keys: Iterable[str]) -> None:
@@ -23,6 +24,6 @@ def show(keys: Iterable[str]) -> None:
 
 
 def write_cache_tags(headers: Headers) -> None:
-    keys = g.get("cache_tags") or [request.blueprint or request.endpoint or "site"]
+    keys = g.get("cache_tags") or [unnamed_key(request.blueprint or request.endpoint or "site")]
     budget = current_app.config["CACHE_TAG_BYTES"]
     headers["Cache-Tag"], headers["Surrogate-Key"] = header_values(keys, budget)

@@ -35,6 +35,15 @@ def list_key(resource: str) -> str:
     return f"list-{_PLURALS.get(resource, resource + 's')}"
 
 
+def unnamed_key(blueprint: str) -> str:
+    """The key of a public response whose view named nothing: for a content collection
+    its list key (any change of that kind purges it), else the blueprint's name."""
+    return f"list-{blueprint}" if blueprint in _COLLECTIONS else blueprint
+
+
+_COLLECTIONS = frozenset(list_key(resource).removeprefix("list-") for resource in PURGED_RESOURCES)
+
+
 def article_keys(article: dict[str, Any]) -> list[str]:
     """An article as shown (compact references) and everything it shows."""
     keys = [resource_key("article", article["id"])]
