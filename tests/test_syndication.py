@@ -88,11 +88,18 @@ def rfc3339(value: str) -> datetime:
     return parsed
 
 
+# RFC 4287's own RELAX NG schema (appendix B, tests/schemas/atom.rnc), in the XML
+# syntax lxml reads (converted with rnc2rng 2.7.0; see tests/schemas/README.md).
+ATOM_SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schemas" / "atom.rng")))
+
+
 def check_atom(document: bytes) -> etree._Element:
-    """RFC 4287's rules that a schema would check: feed and entries have one id (an
-    absolute IRI), title and updated (RFC 3339); an entry has at most one alternate
-    link (per type and language) and an author unless the feed has one."""
+    """Valid by RFC 4287's schema, and by the rules beyond it (its Schematron notes
+    and the prose): feed and entries have one id (an absolute IRI), title and updated
+    (RFC 3339); an entry has at most one alternate link (per type and language) and an
+    author unless the feed has one."""
     feed = etree.fromstring(document)
+    assert ATOM_SCHEMA.validate(feed), ATOM_SCHEMA.error_log
     assert feed.tag == f"{ATOM}feed"
     for element in [feed, *feed.findall(f"{ATOM}entry")]:
         for name in ("id", "title", "updated"):
