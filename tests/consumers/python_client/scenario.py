@@ -25,6 +25,7 @@ from news_cms_api_client.api.auth import get_current_user, login
 from news_cms_api_client.api.authors import create_author
 from news_cms_api_client.api.categories import create_category
 from news_cms_api_client.api.images import upload_image
+from news_cms_api_client.api.syndication import get_site_rss
 from news_cms_api_client.api.tags import create_tag, get_tag, list_tags, update_tag
 from news_cms_api_client.api.users import create_user, get_user, list_users, update_user
 from news_cms_api_client.models import (
@@ -237,6 +238,12 @@ def main(origin: str, email: str, password: str) -> None:
     exported = get_article_markdown.sync_detailed(imported.id, client=editor)
     assert exported.status_code == 200
     assert "title: Imported through" in exported.content.decode()
+
+    # The site's feed, as bytes for a feed parser: the published article is its item.
+    rss = get_site_rss.sync_detailed(client=anonymous)
+    assert rss.status_code == 200
+    assert rss.headers["content-type"].startswith("application/rss+xml")
+    assert f"<title>{published.title}</title>".encode() in rss.content
 
     # Typed errors: a stale If-Match, an invalid body.
     stale = update_article.sync_detailed(
