@@ -10,7 +10,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.models.base import Base, Timestamped, string_enum, utcnow
@@ -57,9 +67,7 @@ class StoryMember(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
-    story_id: Mapped[int] = mapped_column(
-        ForeignKey("stories.id", ondelete="CASCADE"), index=True
-    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     role: Mapped[StoryRole] = mapped_column(string_enum(StoryRole, "story_role"))
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("articles.id", ondelete="SET NULL")
@@ -67,6 +75,9 @@ class StoryMember(Base):
     # Put here by an editor (merge, split): re-clustering leaves it where it is.
     placed_by_editor: Mapped[bool] = mapped_column(default=False)
     similarity: Mapped[float | None] = mapped_column(Float)
+    # What clustering compares, kept so candidates cost no re-parsing: the title's
+    # significant words, "|", the lede's (cms.services.clustering.fingerprint).
+    words: Mapped[str] = mapped_column(Text, default="")
     # 64-bit SimHash of the body's shingles (signed, as databases store it).
     body_simhash: Mapped[int | None] = mapped_column(BigInteger)
     body_words: Mapped[int] = mapped_column(Integer, default=0)

@@ -66,6 +66,7 @@ def upgrade():
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.Column("placed_by_editor", sa.Boolean(), nullable=False),
         sa.Column("similarity", sa.Float(), nullable=True),
+        sa.Column("words", sa.Text(), nullable=False),
         sa.Column("body_simhash", sa.BigInteger(), nullable=True),
         sa.Column("body_words", sa.Integer(), nullable=False),
         sa.Column("joined_at", TIME, nullable=False),
