@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from cms.demo import load_demo
 from cms.extensions import db
-from cms.models import StoryMember
+from cms.models import StoryMember, StoryRole
 from cms.services.stories import rebuild
 from tests.factories import PublicationFactory
 from tests.test_stories_clustering import MEMO_DAY, chip_article, clustered
@@ -116,3 +116,19 @@ def test_demo_samples_are_one_story_through_the_api(app: Flask, client: FlaskCli
     names = {c["publication"]["name"] for c in stories[0]["spread"]["publications"]}
     assert names == {"Engadget", "TechCrunch"}
     assert stories[0]["lead"]["publication"]["name"] == "TechCrunch"
+
+
+def test_articles_show_their_story_and_lists_can_collapse_copies(
+    app: Flask, client: FlaskClient
+) -> None:
+    ids = two_events()
+    article = client.get(f"/api/v1/articles/{ids['ohio2']}").json
+    assert article["story"] == {"id": story_id(ids["ohio1"]), "role": "coverage"}
+    included = client.get(f"/api/v1/articles/{ids['ohio2']}?include=story").json["story"]
+    assert included["member_count"] == 3
+    assert included["lead_article_id"] == ids["ohio1"]
+    db.session.get(StoryMember, ids["ohio3"]).role = StoryRole.DUPLICATE  # type: ignore[union-attr]
+    db.session.commit()
+    listed = client.get("/api/v1/articles?collapse_duplicates=true").json["data"]
+    assert ids["ohio3"] not in [a["id"] for a in listed]
+    assert len(listed) == 3

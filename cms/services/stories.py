@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from cms.caching import mark_content_changed
 from cms.extensions import db
 from cms.jobs import enqueue, job
 from cms.models import Article, ContentEvent, Publication, Story, StoryMember, StoryRole, utcnow
@@ -42,6 +43,10 @@ _CLUSTERED_FIELDS = frozenset(
 _PLACING = ("article.created", "article.published", "article.restored")
 _REMOVING = ("article.unpublished", "article.trashed", "article.deleted", "article.scheduled")
 _CREDIBILITY = func.coalesce(Article.credibility_override, Publication.credibility)
+
+
+# A story's own events (story.updated, story.deleted) purge `story-<id>` and
+# `list-stories` at CDNs (cms.services.purging); webhooks send content resources only.
 
 
 @consumer("stories")
@@ -233,8 +238,10 @@ def refresh_story(session: DbSession, story_id: int) -> set[int]:
         .outerjoin(Publication, Publication.id == Article.publication_id)
         .where(StoryMember.story_id == story_id)
     ).all()
+    mark_content_changed(session)
     if not members:
         session.delete(story)
+        record_events(session, [Change("story", story_id, "deleted")])
         return set()
     pinned = story.lead_pinned and any(m.id == story.lead_article_id for m in members)
     lead = (
@@ -256,6 +263,7 @@ def refresh_story(session: DbSession, story_id: int) -> set[int]:
     story.top_credibility = max((m.credibility for m in members if m.credibility), default=None)
     story.version += 1
     story.updated_at = utcnow()
+    record_events(session, [Change("story", story_id, "updated", story.version)])
     changed: set[int] = set()
     for m in members:
         role = StoryRole.LEAD if m.id == lead.id else None
@@ -272,14 +280,15 @@ def refresh_story(session: DbSession, story_id: int) -> set[int]:
 
 def touch_articles(session: DbSession, article_ids: set[int]) -> None:
     """Articles whose story reference changed get a new updated_at (their cached
-    renderings and ETags change) and an event (CDNs purge them)."""
+    renderings and ETags change). No article event: nothing they say changed, and CDNs
+    drop their pages by the story's key (`story-<id>`), which the story's event purges."""
+    mark_content_changed(session)
     if not article_ids:
         return
     session.execute(
         update(Article).where(Article.id.in_(article_ids)).values(updated_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
-    record_events(session, [Change("article", i, "updated") for i in sorted(article_ids)])
 
 
 def rebuild(session: DbSession, *, since: datetime | None = None, progress: Any = None) -> int:
