@@ -101,6 +101,7 @@ def _register_jobs() -> None:
     import cms.services.publishing
     import cms.services.rendering
     import cms.services.revisions
+    import cms.services.stories
     import cms.services.trash
     import cms.services.webhooks
     import cms.worker  # noqa: F401

@@ -111,6 +111,32 @@ def load_demo_command() -> None:
     click.echo(f"Demo content: {added} articles added." if added else "Demo content present.")
 
 
+stories_cli = AppGroup("stories", help="Stories: clustering of articles into events.")
+cms_cli.add_command(stories_cli)
+
+
+@stories_cli.command("rebuild")
+@click.option(
+    "--since", type=click.DateTime(), help="Only articles published since (UTC), else all."
+)
+def rebuild_stories_command(since: Any) -> None:
+    """Cluster public articles again, oldest first; what editors placed stays placed."""
+    from datetime import UTC
+
+    from cms.services.stories import rebuild
+
+    when = since.replace(tzinfo=UTC) if since is not None else None
+    with click.progressbar(length=0, label="Clustering") as bar:
+
+        def advance(done: int) -> None:
+            bar.length = max(bar.length or 0, done)
+            bar.update(1)
+
+        placed = rebuild(db.session, since=when, progress=advance)
+    db.session.commit()
+    click.echo(f"Clustered {placed} articles.")
+
+
 @cms_cli.command("ingest")
 @click.argument("feed_ids", nargs=-1, type=int)
 @click.option("--all", "everything", is_flag=True, help="Fetch active feeds even if not due.")

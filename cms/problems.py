@@ -40,6 +40,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "invalid_transition": (409, "The article's status does not allow this step."),
     "unpublish_at_first": (409, "The article is to be taken down before it would go live."),
     "revision_outdated": (409, "The revision refers to what no longer exists."),
+    "invalid_story_operation": (409, "The stories' members do not allow this merge, split or pin."),
     "webhook_disabled": (409, "The webhook is disabled: enable it to send to it."),
     "delivery_pending": (409, "The delivery is still being attempted: replay it once it ends."),
     "precondition_failed": (412, "The If-Match validator is stale."),

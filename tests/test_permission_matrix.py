@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image as PillowImage
+from sqlalchemy import select
 
 from cms import create_app
 from cms.auth.permissions import Rule
@@ -30,12 +31,16 @@ from cms.models import (
     Job,
     JobState,
     Role,
+    Story,
+    StoryMember,
+    StoryRole,
     User,
     Webhook,
     WebhookDelivery,
     utcnow,
 )
 from cms.services.previews import issue_preview
+from cms.services.stories import refresh_story
 from cms.services.webhook_delivery import new_secret
 from tests.conftest import FAST_PASSWORD
 from tests.factories import (
@@ -239,7 +244,53 @@ def failed_delivery() -> tuple[int, int]:
     return hook.id, row.id
 
 
+def story_of(*, size: int = 2) -> Story:
+    """A story of `size` published articles, made as clustering would leave it."""
+    story = Story(title="A story", member_count=0, source_count=0, version=1)
+    db.session.add(story)
+    db.session.flush()
+    for _ in range(size):
+        article = ArticleFactory()
+        db.session.add(
+            StoryMember(article_id=article.id, story_id=story.id, role=StoryRole.COVERAGE)
+        )
+    db.session.flush()
+    refresh_story(db.session, story.id)
+    db.session.commit()
+    return story
+
+
+def story_members(story: Story) -> list[int]:
+    return list(
+        db.session.scalars(select(StoryMember.article_id).where(StoryMember.story_id == story.id))
+    )
+
+
 RECIPES: dict[tuple[str, str], Recipe] = {
+    ("stories.StoryMerge", "POST"): lambda c, s: (
+        f"/api/v1/stories/{story_of().id}/merge",
+        {"story_id": story_of().id},
+        200,
+    ),
+    ("stories.StorySplit", "POST"): lambda c, s: (
+        lambda story: (
+            f"/api/v1/stories/{story.id}/split",
+            {"article_ids": story_members(story)[:1]},
+            201,
+        )
+    )(story_of()),
+    ("stories.StoryPinLead", "POST"): lambda c, s: (
+        lambda story: (
+            f"/api/v1/stories/{story.id}/pin-lead",
+            {"article_id": story_members(story)[-1]},
+            200,
+        )
+    )(story_of()),
+    ("stories.StoryLock", "POST"): lambda c, s: (
+        f"/api/v1/stories/{story_of().id}/lock",
+        {"locked": True},
+        200,
+    ),
     ("articles.Articles", "POST"): lambda c, s: ("/api/v1/articles", {"title": "New"}, 201),
     ("articles.ArticleById", "PATCH"): lambda c, s: (
         f"/api/v1/articles/{article_for(c, s).id}",

@@ -17,6 +17,8 @@ from cms.api.jobs.routes import blp as jobs_blp
 from cms.api.pages.routes import blp as pages_blp
 from cms.api.publications.routes import blp as publications_blp
 from cms.api.sitemaps.routes import blp as sitemaps_blp
+from cms.api.stories import related as _story_related  # noqa: F401 - registers its route
+from cms.api.stories.routes import blp as stories_blp
 from cms.api.syndication.routes import blp as syndication_blp
 from cms.api.tags.routes import blp as tags_blp
 from cms.api.tokens.routes import blp as tokens_blp
@@ -32,6 +34,7 @@ BLUEPRINTS = (
     publications_blp,
     images_blp,
     pages_blp,
+    stories_blp,
     feeds_blp,
     syndication_blp,
     sitemaps_blp,

@@ -22,6 +22,7 @@ from cms.models.publication import Publication
 from cms.models.revision import ArticleRevision
 from cms.models.search import ContentState, SearchDocument
 from cms.models.source_copy import SourceCopy
+from cms.models.story import Story, StoryMember, StoryRole
 from cms.models.taxonomy import Category, Tag
 from cms.models.versioning import touch
 from cms.models.webhook import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
@@ -60,6 +61,9 @@ __all__ = [
     "Role",
     "SearchDocument",
     "SourceCopy",
+    "Story",
+    "StoryMember",
+    "StoryRole",
     "Tag",
     "TaskLock",
     "User",

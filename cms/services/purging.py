@@ -19,12 +19,14 @@ from cms.models import ContentEvent
 from cms.models.outbox import CONTENT_RESOURCES
 from cms.services.article_relations import ARTICLE_RELATIONS
 
-_PLURALS = {"category": "categories"}
+_PLURALS = {"category": "categories", "story": "stories"}
 # The key prefix of each article relation: the name its resource's events carry.
 _RELATION_KEYS = {
     relation.name: CONTENT_RESOURCES[relation.model] for relation in ARTICLE_RELATIONS
 }
-PURGED_RESOURCES = frozenset(CONTENT_RESOURCES.values())
+# Stories are kept by clustering, not written as content; their events purge them too
+# (and every article page showing one carries its key).
+PURGED_RESOURCES = frozenset({*CONTENT_RESOURCES.values(), "story"})
 
 
 def resource_key(resource: str, resource_id: int) -> str:
@@ -53,6 +55,8 @@ def article_keys(article: dict[str, Any]) -> list[str]:
             keys.append(resource_key(resource, shown["id"]))
         elif isinstance(shown, list):
             keys.extend(resource_key(resource, item["id"]) for item in shown)
+    if article.get("story"):
+        keys.append(resource_key("story", article["story"]["id"]))
     return keys
 
 

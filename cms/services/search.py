@@ -141,14 +141,18 @@ def ranked_matches(
     terms: SearchTerms,
     window: int,
     visible: Sequence[ColumnElement[bool]],
+    *,
+    match_any: bool = False,
 ) -> Subquery | None:
     """(article_id, score) of the newest `window` matches among the articles `visible`
-    selects; higher score = more relevant. None when there is nothing to search for."""
+    selects; higher score = more relevant. None when there is nothing to search for.
+    `match_any`: a match needs any one wanted term, not all (stories' candidates)."""
     if not terms.wanted:
         return None
     article_id: ColumnElement[Any]
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = func.websearch_to_tsquery(literal_column("'english'"), terms.websearch())
+        query = " or ".join(f'"{t}"' for t in terms.wanted) if match_any else terms.websearch()
+        tsquery = func.websearch_to_tsquery(literal_column("'english'"), query)
         ranked = select(
             SearchDocument.article_id,
             func.ts_rank_cd(_TSVECTOR, tsquery, 32).label("score"),
@@ -158,7 +162,11 @@ def ranked_matches(
         ranked = select(
             _FTS.c.rowid.label("article_id"),
             literal_column(f"-{_BM25}", Float).label("score"),
-        ).where(text("articles_fts MATCH :q").bindparams(q=terms.fts5()))
+        ).where(
+            text("articles_fts MATCH :q").bindparams(
+                q=terms.fts5_any() if match_any else terms.fts5()
+            )
+        )
         article_id = _FTS.c.rowid
     # The visibility test joins the ranking, not the results: invisible matches must
     # neither be scored nor take places in the window.

@@ -18,7 +18,17 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from cms.api.articles.read import publication_alias
 from cms.api.common import as_utc
 from cms.extensions import DB_INT_MAX
-from cms.models import Article, ArticleAuthor, ArticleTag, Author, Category, Publication, Tag
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleTag,
+    Author,
+    Category,
+    Publication,
+    StoryMember,
+    StoryRole,
+    Tag,
+)
 from cms.problems import fail
 
 
@@ -106,6 +116,12 @@ def filters(args: dict[str, Any]) -> list[ColumnElement[bool]]:
     for key in ("resource_id", "stable_id"):
         if key in args:
             where.append(getattr(Article, key) == args[key])
+    if args.get("collapse_duplicates"):
+        where.append(
+            ~Article.id.in_(
+                select(StoryMember.article_id).where(StoryMember.role == StoryRole.DUPLICATE)
+            )
+        )
     if "aggregated" in args:
         aggregated = Article.source_url.is_not(None)
         where.append(aggregated if args["aggregated"] else ~aggregated)

@@ -21,7 +21,7 @@ from cms.api.articles.relations import by_id, related
 from cms.api.common import AnySelect
 from cms.cache_tags import show
 from cms.caching import CACHES, LRU
-from cms.models import Article, BodyFormat
+from cms.models import Article, BodyFormat, Story, StoryMember
 from cms.services import DbSession
 from cms.services.article_relations import RELATIONS_BY_NAME, TO_MANY, TO_ONE
 from cms.services.credibility import effective_credibility
@@ -64,13 +64,16 @@ _JOINED_COLUMNS = (
         for column in relation.compact
     ),
     publication_alias.credibility.label("publication_credibility"),
+    StoryMember.story_id.label("story_id"),
+    StoryMember.role.label("story_role"),
 )
 
 
 def _with_to_one_joins(query: AnySelect) -> AnySelect:
     for relation in TO_ONE:
         query = query.outerjoin(relation.alias, relation.alias.id == relation.item_column)
-    return query
+    # Its story: clustering bumps updated_at when an article's story or role changes.
+    return query.outerjoin(StoryMember, StoryMember.article_id == Article.id)
 
 
 # Statements are built once: building a 40-column SELECT per request costs more than
@@ -166,8 +169,9 @@ def load_articles(
         query = article_query().where(Article.id.in_(missing))
         fetched = fetch_renderings(session, query, include=include)
         found |= {rendering.article["id"]: rendering for rendering in fetched}
-    lacking = [r for r in found.values() if not include <= r.full.keys()]
-    _complete(session, lacking, include)
+    relations = include - {STORY}
+    lacking = [r for r in found.values() if not relations <= r.full.keys()]
+    _complete(session, lacking, relations)
     if remember:
         versions = {stamp.id: stamp.version for stamp in stamps}
         for rendering in [*fetched, *(r for r in lacking if r not in fetched)]:
@@ -176,7 +180,35 @@ def load_articles(
             _rendered.put(key, rendering, rendering.nbytes())
     shown = [found[stamp.id] for stamp in stamps if stamp.id in found]
     show(key for rendering in shown for key in rendering.cache_keys)
-    return [rendering.shaped(include) for rendering in shown]
+    articles = [rendering.shaped(relations) for rendering in shown]
+    if STORY in include:
+        _include_stories(session, articles)
+    return articles
+
+
+STORY = "story"  # included apart from the relations: a story changes without its members
+
+
+def _include_stories(session: DbSession, articles: list[dict[str, Any]]) -> None:
+    """Each article's story in full, read now (one query for the page): a story's title
+    and counts move with other articles, which do not bump this one's rendering."""
+    ids = {a["story"]["id"] for a in articles if a.get("story")}
+    rows = session.execute(
+        select(
+            Story.id,
+            Story.title,
+            Story.lead_article_id,
+            Story.member_count,
+            Story.source_count,
+            Story.first_seen_at,
+            Story.last_seen_at,
+        ).where(Story.id.in_(ids))
+    )
+    full = {row.id: row._asdict() for row in rows}
+    for article in articles:
+        ref = article.get("story")
+        if ref is not None:
+            article["story"] = {**ref, **full.get(ref["id"], {})}
 
 
 def count_query(*, rated: bool) -> AnySelect:
@@ -285,6 +317,8 @@ def _article_dict(row: Any, lists: dict[str, dict[int, list[dict[str, Any]]]]) -
             }
     for name, per_article in lists.items():
         article[name] = per_article.get(row["id"], [])
+    story_id = row["story_id"]
+    article["story"] = None if story_id is None else {"id": story_id, "role": row["story_role"]}
     return article
 
 

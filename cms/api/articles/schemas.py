@@ -18,7 +18,7 @@ from cms.api.common import (
     slug_field,
 )
 from cms.api.openapi import AnyOf, ResponseSchema
-from cms.models import ArticleStatus
+from cms.models import ArticleStatus, StoryRole
 from cms.services.article_relations import ARTICLE_RELATIONS
 from cms.services.search import MAX_SEARCH_WORDS, search_terms
 
@@ -144,6 +144,25 @@ class FetchSchema(ResponseSchema):
     content_hash = ma.fields.String(allow_none=True)
 
 
+class StoryReference(ResponseSchema):
+    """An article's story, compact: which one, and the article's role in it."""
+
+    id = ma.fields.Integer()
+    role = ma.fields.Enum(StoryRole, by_value=True)
+
+
+class StoryIncluded(StoryReference):
+    """An article's story in full (include=story)."""
+
+    EXTENDS_BASE = True
+    title = ma.fields.String()
+    lead_article_id = ma.fields.Integer(allow_none=True)
+    member_count = ma.fields.Integer()
+    source_count = ma.fields.Integer()
+    first_seen_at = ma.fields.AwareDateTime()
+    last_seen_at = ma.fields.AwareDateTime()
+
+
 class ArticleSchema(ResponseSchema):
     """An article as frontends see it. Relations are compact references, or full
     objects for those named in `include`."""
@@ -182,6 +201,7 @@ class ArticleSchema(ResponseSchema):
     relevance = ma.fields.String(allow_none=True)
     cited_by = ma.fields.List(AnyOf(CitingPageIncluded, CitingPage))
     fetch = ma.fields.Nested(FetchSchema, allow_none=True)
+    story = AnyOf(StoryIncluded, StoryReference, allow_none=True)
     snippet = ma.fields.String(
         metadata={
             "sometimes": "with q",
@@ -291,7 +311,8 @@ ARTICLE_SORTS = (
     "credibility",
     "id",
 )
-ARTICLE_INCLUDES = tuple(relation.name for relation in ARTICLE_RELATIONS)
+# The story is included as the relations are, but read apart (cms.api.articles.read).
+ARTICLE_INCLUDES = (*(relation.name for relation in ARTICLE_RELATIONS), "story")
 ARTICLE_FIELDS = tuple(ArticleSchema._declared_fields)
 
 
@@ -397,5 +418,8 @@ class ArticleQueryArgs(PageArgs, ArticleIncludeArgs):
             "description": "Opaque keyset cursor from meta.next_cursor: deep pages "
             "cost what the first does, and inserts do not shift them"
         },
+    )
+    collapse_duplicates = ma.fields.Boolean(
+        metadata={"description": "true: leave out syndicated copies (a story's duplicates)"}
     )
     count = ma.fields.Boolean(load_default=True, metadata={"description": "false skips meta.total"})
