@@ -33,6 +33,8 @@ from cms.models import (
     Page,
     Publication,
     SearchDocument,
+    Story,
+    StoryMember,
     Tag,
 )
 from cms.problems import fail, problem_response
@@ -50,6 +52,8 @@ CONTENT_MODELS = (
     Page,
     Publication,
     SearchDocument,
+    Story,
+    StoryMember,
     Tag,
 )
 

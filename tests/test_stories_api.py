@@ -132,3 +132,20 @@ def test_articles_show_their_story_and_lists_can_collapse_copies(
     listed = client.get("/api/v1/articles?collapse_duplicates=true").json["data"]
     assert ids["ohio3"] not in [a["id"] for a in listed]
     assert len(listed) == 3
+
+
+def test_an_included_story_is_revalidated_with_the_story(app: Flask, client: FlaskClient) -> None:
+    """The story moves with other articles (a new member, a new count) without this one
+    changing: its ETag with include=story must move too, or a CDN keeps the old story."""
+    ids = two_events()
+    url = f"/api/v1/articles/{ids['ohio1']}?include=story"
+    first = client.get(url)
+    assert first.json["story"]["member_count"] == 3
+    etag = first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+    chip_article("Intel Ohio chip plant delay hits suppliers", MEMO_DAY + timedelta(hours=12))
+    clustered()
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.json["story"]["member_count"] == 4
