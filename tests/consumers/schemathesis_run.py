@@ -41,7 +41,9 @@ auto-signup = false
 """
 # What a schema-valid request may still be refused with, where the schema cannot say:
 # a made-up If-Match names no version that exists (412; none at all is a 428), a made-up
-# id names no row to refer to (422), a made-up cursor, post or image is not one.
+# id names no row to refer to (422), a made-up cursor, post or image is not one, a
+# webhook URL whose host resolves to a private address is refused (422), and a replay's
+# `until` must come after its `since` (422: one field against another).
 # A URL too long for the server (414) is refused whatever the schema says: its length
 # is not something OpenAPI can state.
 ACCEPTED = '"2xx", "3xx", "401", "403", "404", "409", "414", "429", "5xx"'
@@ -53,7 +55,7 @@ REFUSED = (
     '"400", "401", "403", "404", "405", "406", "409", "412", "413", "414", "415", "422", "428", '
     '"429"'
 )
-REFERRING_UPDATES = ["updateArticle", "updatePage", "updateFeed"]
+REFERRING_UPDATES = ["updateArticle", "updatePage", "updateFeed", "updateWebhook"]
 EXPECTED = f"""
 [checks.negative_data_rejection]
 expected-statuses = [{REFUSED}]
@@ -82,7 +84,7 @@ checks.negative_data_rejection.expected-statuses = [{REFUSED}]
 [[operations]]
 include-operation-id = [
     "createArticle", "createPage", "createFeed", "createUser", "importArticle",
-    "changePassword",
+    "changePassword", "createWebhook", "replayWebhookDeliveries",
 ]
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 
@@ -92,7 +94,7 @@ include-operation-id = ["uploadImage"]
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "415", "422"]
 
 [[operations]]
-include-operation-id = ["listArticles"]
+include-operation-id = ["listArticles", "listStories"]
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "400"]
 """
 
