@@ -115,6 +115,11 @@ def from_environment() -> dict[str, Any]:
         # Fetching feeds and source pages: one deadline and one byte cap per document.
         "FETCH_TIMEOUT": float(os.environ.get("FETCH_TIMEOUT", 10)),
         "FETCH_MAX_BYTES": int(os.environ.get("FETCH_MAX_BYTES", 20 * 1024 * 1024)),
+        # The poll cycle (every minute): fetches in flight at once, and to one host (and
+        # port); feeds stored per transaction. Each fetch has FETCH_TIMEOUT as deadline.
+        "POLL_WORKERS": int(os.environ.get("POLL_WORKERS", 16)),
+        "POLL_PER_HOST": int(os.environ.get("POLL_PER_HOST", 2)),
+        "POLL_BATCH": int(os.environ.get("POLL_BATCH", 100)),
         # Private addresses that may be fetched anyway, comma-separated: "10.1.2.3:8080",
         # "192.168.0.0/16". Empty: only public addresses (no SSRF into the network).
         "FETCH_ALLOW": [e for e in os.environ.get("FETCH_ALLOW", "").split(",") if e.strip()],

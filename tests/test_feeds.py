@@ -305,8 +305,11 @@ def test_the_same_story_in_two_feeds_is_one_article(
         server.serve("/b", rss(item(7, link=f"{story}?utm_medium=feed#top", guid="other-guid"))),
     )
 
-    assert fetch_feed(client, admin, a)["new_items"] == 1
-    assert fetch_feed(client, admin, b)["new_items"] == 0
+    # Whichever is read first (the poll cycle a new feed nudges may read b first) has
+    # it; the other finds it seen.
+    for feed_id in (a, b):
+        result = fetch_feed(client, admin, feed_id)
+        assert result["new_items"] + result["seen_items"] == 1
     assert db.session.query(Article).count() == 1
 
 
