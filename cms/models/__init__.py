@@ -25,6 +25,7 @@ from cms.models.source_copy import SourceCopy
 from cms.models.taxonomy import Category, Tag
 from cms.models.versioning import touch
 from cms.models.webhook import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
+from cms.models.websub import SubscriptionState, WebSubSubscription
 
 __all__ = [
     "CONTENT_TYPES",
@@ -60,9 +61,11 @@ __all__ = [
     "Role",
     "SearchDocument",
     "SourceCopy",
+    "SubscriptionState",
     "Tag",
     "TaskLock",
     "User",
+    "WebSubSubscription",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -29,6 +29,7 @@ from cms.services.feeds import Entry, FeedParseError, ParsedFeed, parse_feed
 from cms.services.fetching import Fetched, FetchError, FetchPolicy, fetch
 from cms.services.identifiers import domain_of
 from cms.services.sources import cache_source
+from cms.services.websub import discover
 
 BATCH = 500
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class IngestResult:
     error: str | None = None
     warning: str | None = None  # read, from a document that is not well-formed
     new_article_ids: Sequence[int] = ()
+    hub: tuple[str, str] | None = None  # the WebSub (hub, topic) the document names
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Reading:
     parsed: ParsedFeed | None = None
     error: FetchError | FeedParseError | None = None
     source_interval: int | None = None  # minutes the document asks between fetches
+    hub: tuple[str, str] | None = None  # the WebSub (hub, topic) it advertises
 
 
 def fetch_document(request: FeedRequest, policy: FetchPolicy) -> Fetched | FetchError:
@@ -87,7 +90,12 @@ def read_fetched(fetched: Fetched | FetchError) -> Reading:
         parsed = parse_feed(fetched.body, fetched.url, fetched.headers.get("content-type"))
     except FeedParseError as error:
         return Reading(fetched, error=error)
-    return Reading(fetched, parsed, source_interval=source_interval(fetched.body))
+    return Reading(
+        fetched,
+        parsed,
+        source_interval=source_interval(fetched.body),
+        hub=discover(fetched.headers, fetched.body, fetched.url),
+    )
 
 
 def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestResult:
@@ -117,6 +125,7 @@ def record_reading(session: DbSession, feed: Feed, reading: Reading) -> IngestRe
             result = IngestResult(
                 FetchOutcome.OK, len(ids), seen, parsed.skipped, None, parsed.warning, ids
             )
+            result.hub = reading.hub
             feed.title = feed.title or parsed.title[:300]
             feed.min_interval_minutes = reading.source_interval
         # Validators too long to keep are not kept: the next fetch is a full one.

@@ -12,8 +12,9 @@ from cms.extensions import db
 from cms.jobs import enqueue, job, periodic
 from cms.models import Feed, Job, JobState, utcnow
 from cms.services.fetching import FetchPolicy
-from cms.services.ingest import cache_source_pages, ingest_feed
+from cms.services.ingest import IngestResult, cache_source_pages, ingest_feed
 from cms.services.poll_cycle import CycleLimits, due_feeds, fetch_all, store_readings
+from cms.services.websub import note_hub
 
 
 # One attempt: a failed fetch is recorded on the feed, and the next poll tries again.
@@ -25,8 +26,7 @@ def fetch_feed(feed_id: int) -> dict[str, Any]:
     if feed is None:
         return {"status": "gone"}
     result = ingest_feed(db.session, feed, FetchPolicy.from_config(current_app.config))
-    if feed.cache_sources and result.new_article_ids:
-        enqueue(db.session, cache_sources, list(result.new_article_ids))
+    after_fetch(feed, result)
     db.session.commit()
     return {
         "status": result.status.value,
@@ -73,6 +73,14 @@ def poll_feeds() -> None:
     policy, limits = FetchPolicy.from_config(config), CycleLimits.from_config(config)
     for batch in fetch_all(requests, policy, limits):
         for feed, result in store_readings(db.session, batch):
-            if feed.cache_sources and result.new_article_ids:
-                enqueue(db.session, cache_sources, list(result.new_article_ids))
+            after_fetch(feed, result)
         db.session.commit()
+
+
+def after_fetch(feed: Feed, result: IngestResult) -> None:
+    """In the fetch's transaction: copies of the new items' source pages are queued,
+    and a hub the feed names is noted (websub.subscribe requests the subscription)."""
+    if feed.cache_sources and result.new_article_ids:
+        enqueue(db.session, cache_sources, list(result.new_article_ids))
+    if result.hub is not None:
+        note_hub(db.session, feed, *result.hub)
