@@ -209,3 +209,41 @@ def test_no_duplicates_when_polled_again(servers: list[FeedServer]) -> None:
     poll_feeds()
     links = db.session.scalars(select(Article.source_url)).all()
     assert len(links) == len(set(links)) == 5
+
+
+def dated(n: int, published: datetime) -> str:
+    return (
+        f"<item><title>Story {n}</title><link>https://fresh.example.com/{n}</link>"
+        f"<pubDate>{format_datetime(published, True)}</pubDate></item>"
+    )
+
+
+def test_freshness_is_measured_and_the_slowest_feeds_come_first(
+    client: FlaskClient, admin: dict[str, str], servers: list[FeedServer]
+) -> None:
+    server = servers[0]
+    with time_machine.travel(utcnow().replace(microsecond=0), tick=False) as clock:
+        now = utcnow()  # a whole second, as feeds date items
+        old = now - timedelta(days=3)
+        brisk, late, quiet = feeds_at(
+            server.serve("/brisk", rss(dated(1, old))),
+            server.serve("/late", rss(dated(2, old))),
+            server.serve("/quiet", rss(dated(3, old))),
+        )
+        poll_feeds()  # the first fetch is a backfill: not measured
+        assert feed(brisk).freshness_seconds is None
+
+        clock.shift(timedelta(hours=1))
+        now = utcnow()
+        server.serve("/brisk", rss(dated(10, now - timedelta(minutes=2)), dated(1, old)))
+        server.serve("/late", rss(dated(20, now - timedelta(hours=3)), dated(2, old)))
+        poll_feeds()
+
+        assert feed(brisk).freshness_seconds == 120
+        assert feed(late).freshness_seconds == 3 * 3600
+        assert (feed(late).freshness_items, feed(quiet).freshness_items) == (1, 0)
+    listed = client.get("/api/v1/feeds?sort=freshness", headers=admin).json["data"]
+    assert [f["id"] for f in listed] == [late, brisk, quiet]
+    assert listed[0]["freshness_seconds"] == 10800
+    refused = client.get("/api/v1/feeds?sort=nonsense", headers=admin)
+    assert refused.status_code == 422

@@ -59,6 +59,10 @@ class Feed(Timestamped, Versioned, Base):
     next_fetch_at: Mapped[datetime | None] = mapped_column(index=True)
     # The feed's own minimum interval (<ttl>, sy:updatePeriod / sy:updateFrequency).
     min_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    # From an item's published date to the API: a moving average of each fetch's
+    # median (cms.services.freshness), and how many items it was measured on.
+    freshness_seconds: Mapped[int | None] = mapped_column(Integer, index=True)
+    freshness_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     publication: Mapped[Publication | None] = relationship()
 

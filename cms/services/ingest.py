@@ -27,6 +27,7 @@ from cms.services.article_batch import NewArticle, create_articles, insert_rows
 from cms.services.feed_schedule import next_after_failure, next_after_success, source_interval
 from cms.services.feeds import Entry, FeedParseError, ParsedFeed, parse_feed
 from cms.services.fetching import Fetched, FetchError, FetchPolicy, fetch
+from cms.services.freshness import record_freshness
 from cms.services.identifiers import domain_of
 from cms.services.sources import cache_source
 from cms.services.websub import discover
@@ -107,6 +108,7 @@ def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestRe
 def record_reading(session: DbSession, feed: Feed, reading: Reading) -> IngestResult:
     """Store a reading's new items and record how the fetch went, and when the next is."""
     now = utcnow()
+    first_fetch = feed.last_fetched_at is None
     feed.last_fetched_at = now
     fetched = reading.fetched
     if reading.error is not None or fetched is None:
@@ -126,6 +128,8 @@ def record_reading(session: DbSession, feed: Feed, reading: Reading) -> IngestRe
                 FetchOutcome.OK, len(ids), seen, parsed.skipped, None, parsed.warning, ids
             )
             result.hub = reading.hub
+            if not first_fetch:
+                record_freshness(session, feed, ids, now)
             feed.title = feed.title or parsed.title[:300]
             feed.min_interval_minutes = reading.source_interval
         # Validators too long to keep are not kept: the next fetch is a full one.

@@ -13,6 +13,7 @@ from cms.jobs import enqueue, job, periodic
 from cms.models import Feed, SubscriptionState, WebSubSubscription, utcnow
 from cms.services.feeds import FeedParseError, parse_feed
 from cms.services.fetching import FetchError, FetchPolicy
+from cms.services.freshness import record_freshness
 from cms.services.ingest import store_entries
 from cms.services.polling import cache_sources
 from cms.services.websub import request_subscription
@@ -86,6 +87,7 @@ def ingest_push(feed_id: int, body: str, content_type: str | None) -> dict[str, 
     except FeedParseError as error:
         return {"status": "error", "error": str(error)}
     ids, seen = store_entries(db.session, feed, parsed.entries)
+    record_freshness(db.session, feed, ids, utcnow())
     if feed.cache_sources and ids:
         enqueue(db.session, cache_sources, ids)
     db.session.commit()

@@ -61,6 +61,8 @@ register_crud(
         change_role=Role.ADMIN,
         read_role=Role.ADMIN,
         on_change=None,
+        # The slowest feeds first (those not measured yet last): the freshness report.
+        sorts={"freshness": (Feed.freshness_seconds.is_(None), Feed.freshness_seconds.desc())},
     ),
 )
 

@@ -63,6 +63,19 @@ class FeedSchema(Timestamps):
             "with each failure in a row, with jitter. Null: at the next cycle"
         },
     )
+    freshness_seconds = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "How long its items take from their published date to the API: "
+            "a moving average of each fetch's (or push's) median over its new items (the "
+            "first fetch, a backfill, is not counted). `GET /feeds?sort=freshness` lists "
+            "the slowest first. Null: not measured yet"
+        },
+    )
+    freshness_items = ma.fields.Integer(
+        dump_only=True, metadata={"description": "How many items freshness was measured on"}
+    )
     min_interval_minutes = ma.fields.Integer(
         dump_only=True,
         allow_none=True,
