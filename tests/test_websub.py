@@ -150,6 +150,7 @@ def test_verification_answers_only_what_was_asked(
         assert client.get(url, query_string=asked).status_code == 404
     confirmed = client.get(url, query_string=asked)  # a hub verifying again, in time
     assert (confirmed.status_code, confirmed.text) == (200, "abc")
+    assert confirmed.headers["Cache-Control"] == "no-store"
 
 
 def test_leases_are_renewed_before_they_lapse(

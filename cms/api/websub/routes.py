@@ -89,7 +89,10 @@ class WebSubCallback(MethodView):
             subscription.last_error = f"The hub denied the subscription: {args['reason']}"
         db.session.commit()  # a GET: the framework commits writes only
         body = args["challenge"] if args["mode"] == "subscribe" else ""
-        return Response(body, content_type="text/plain; charset=utf-8")
+        # Not for caches: the answer confirms one hub's request, once.
+        return Response(
+            body, content_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
 
     @authenticates_itself  # the signature is the credential
     @blp.response(202, description="Accepted: the new items are stored by a job at once")
