@@ -115,6 +115,17 @@ def from_environment() -> dict[str, Any]:
         # Fetching feeds and source pages: one deadline and one byte cap per document.
         "FETCH_TIMEOUT": float(os.environ.get("FETCH_TIMEOUT", 10)),
         "FETCH_MAX_BYTES": int(os.environ.get("FETCH_MAX_BYTES", 20 * 1024 * 1024)),
+        # The poll cycle (every minute): fetches in flight at once, and to one host (and
+        # port); feeds stored per transaction. Each fetch has FETCH_TIMEOUT as deadline.
+        "POLL_WORKERS": int(os.environ.get("POLL_WORKERS", 16)),
+        "POLL_PER_HOST": int(os.environ.get("POLL_PER_HOST", 2)),
+        "POLL_BATCH": int(os.environ.get("POLL_BATCH", 100)),
+        # WebSub: the lease asked of hubs, renewed this long before it lapses; pushes
+        # bigger than WEBSUB_MAX_BYTES are refused. Callbacks are PUBLIC_BASE_URL's
+        # /api/v1/websub/{feed_id}: without PUBLIC_BASE_URL, no subscription is asked.
+        "WEBSUB_LEASE_SECONDS": int(os.environ.get("WEBSUB_LEASE_SECONDS", 10 * 24 * 3600)),
+        "WEBSUB_RENEW_BEFORE_SECONDS": int(os.environ.get("WEBSUB_RENEW_BEFORE_SECONDS", 86400)),
+        "WEBSUB_MAX_BYTES": int(os.environ.get("WEBSUB_MAX_BYTES", 2 * 1024 * 1024)),
         # Private addresses that may be fetched anyway, comma-separated: "10.1.2.3:8080",
         # "192.168.0.0/16". Empty: only public addresses (no SSRF into the network).
         "FETCH_ALLOW": [e for e in os.environ.get("FETCH_ALLOW", "").split(",") if e.strip()],

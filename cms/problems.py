@@ -32,6 +32,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "fresh_token_required": (401, "This needs a token from a fresh login."),
     "invalid_credentials": (401, "E-mail or password is wrong."),
     "forbidden": (403, "Authenticated, but not allowed to do this."),
+    "bad_signature": (403, "The WebSub push is unsigned, or not signed with the secret."),
     "not_found": (404, "No such resource (or not visible to you)."),
     "method_not_allowed": (405, "The path exists, but not with this method (see Allow)."),
     "conflict": (409, "A unique value is already in use."),

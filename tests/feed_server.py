@@ -29,6 +29,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
+        self.active = self.peak = 0  # requests being answered now, and at most at once
+        self._count = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
         self.port = self._http.server_address[1]
@@ -55,6 +57,16 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                with server._count:
+                    server.active += 1
+                    server.peak = max(server.peak, server.active)
+                try:
+                    self._answer()
+                finally:
+                    with server._count:
+                        server.active -= 1
+
+            def _answer(self) -> None:
                 server.requests.append(Seen(self.path, dict(self.headers.items())))
                 route = server.routes.get(self.path)
                 if route is None:

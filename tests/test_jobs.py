@@ -23,7 +23,7 @@ from cms.job_runs import WORKER, claim, failed, finished, task_lock
 from cms.jobs import enqueue, flush_queue, huey, job, push, recover_jobs
 from cms.models import Article, ArticleStatus, ContentEvent, Feed, Job, JobState, utcnow
 from cms.services import dispatch
-from cms.services.polling import poll_feeds
+from cms.services.polling import fetch_feed, poll_feeds
 from tests.conftest import run_jobs
 from tests.feed_server import FeedServer
 from tests.test_feeds import item, rss
@@ -169,24 +169,26 @@ def test_a_push_lost_after_the_commit_is_sent_again(app: Flask) -> None:
 def test_polling_fetches_due_feeds_without_a_request(app: Flask, server: FeedServer) -> None:
     server.serve("/due", rss(item(1), item(2)))
     server.serve("/recent", rss(item(3)))
+    server.serve("/queued", rss(item(4)))
     due = Feed(url=server.url("/due"))
     recent = Feed(url=server.url("/recent"), last_fetched_at=utcnow())
     paused = Feed(url=server.url("/recent") + "?paused", is_active=False)
-    db.session.add_all([due, recent, paused])
+    queued = Feed(url=server.url("/queued"))
+    db.session.add_all([due, recent, paused, queued])
+    db.session.flush()
+    enqueue(db.session, fetch_feed, queued.id)  # a fetch asked for: the poll leaves it
     db.session.commit()
 
     poll_feeds()
-    poll_feeds()  # a second poll (another worker's) while the fetch is queued
-    fetches = db.session.scalars(select(Job).where(Job.name == "feeds.fetch")).all()
-    assert [f.args for f in fetches] == [[due.id]]
-    run_jobs()
+    poll_feeds()  # a second poll (another worker's): nothing is due any more
     titles = db.session.scalars(select(Article.title).order_by(Article.title)).all()
     assert titles == ["Story 1", "Story 2"]
+    assert [len(server.hits(p)) for p in ("/due", "/recent", "/queued")] == [1, 0, 0]
 
     with time_machine.travel(utcnow() + timedelta(minutes=61)):
+        run_jobs()
         poll_feeds()  # both are due an hour on
-        due_now = {f.args[0] for f in db.session.scalars(select(Job).where(Job.state == "queued"))}
-    assert due_now == {due.id, recent.id}
+    assert [len(server.hits(p)) for p in ("/due", "/recent", "/queued")] == [2, 1, 1]
 
 
 def schedule(client: FlaskClient, admin: dict[str, str], title: str, when: datetime) -> int:

@@ -491,7 +491,11 @@ def test_every_guarded_route_declares_a_rule_and_has_a_recipe() -> None:
     undeclared = [op for op, rule in OPERATIONS.items() if rule is None]
     assert undeclared == [], "declare who may call these (Blueprint.requires)"
     self_authenticating = {op for op, rule in OPERATIONS.items() if rule and rule.role is None}
-    assert self_authenticating == {("auth.Login", "POST"), ("auth.Refresh", "POST")}
+    assert self_authenticating == {
+        ("auth.Login", "POST"),
+        ("auth.Refresh", "POST"),
+        ("websub.WebSubCallback", "POST"),  # the push's signature is its credential
+    }
     missing = set(OPERATIONS) - set(RECIPES) - self_authenticating
     assert missing == set(), "add a recipe for these operations to the matrix"
 

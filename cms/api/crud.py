@@ -4,8 +4,8 @@ A resource declares its model, schema and how to apply written data; this module
 that into a collection view and an item view with the usual contract.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import marshmallow as ma
@@ -13,7 +13,14 @@ from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
-from cms.api.common import AnySelect, PageArgs, envelope, page_envelope, paginate_scalars
+from cms.api.common import (
+    AnySelect,
+    PageArgs,
+    envelope,
+    one_of,
+    page_envelope,
+    paginate_scalars,
+)
 from cms.api.framework import Blueprint
 from cms.cache_tags import show
 from cms.caching import (
@@ -62,6 +69,8 @@ class Resource:
     on_change: Callable[[DbSession, Any], Callable[[], None]] | None = touch_articles_using
     # The cache keys of what an item shows besides itself (a page: the articles it cites).
     shows: Callable[[Any], list[str]] = lambda _item: []
+    # Orders the list may be asked for (`sort=<name>`) besides order_by, by name.
+    sorts: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 def _nothing() -> None:
@@ -122,15 +131,26 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
     def readers(func: Any) -> Any:
         return blp.requires(res.read_role)(func) if res.read_role else func
 
+    list_args: type[ma.Schema] = PageArgs
+    if res.sorts:
+        sort = one_of(
+            list(res.sorts),
+            enum_name=f"{Name}Sort",
+            load_default=None,
+            metadata={"description": f"Order of the list (default: by {res.singular} id)"},
+        )
+        list_args = type(f"{Names}ListArgs", (PageArgs,), {"sort": sort})
+
     class Collection(MethodView):
         @readers
-        @blp.arguments(PageArgs, location="query")
+        @blp.arguments(list_args, location="query")
         @blp.response(200, envelope(res.schema))
         @blp.doc(summary=f"List {res.plural}", operationId=f"list{Names}")
         def get(self, args: dict[str, Any]) -> dict[str, Any]:
             if res.follows_timeline:  # the body (so its hashed ETag) changes then
                 fresh_for_at_most(seconds_until_change(db.session))
-            query = base_query().order_by(*res.order_by, res.model.id)  # type: ignore[attr-defined]
+            order = res.sorts.get(args.get("sort") or "", res.order_by)
+            query = base_query().order_by(*order, res.model.id)  # type: ignore[attr-defined]
             items, total = paginate_scalars(
                 db.session, query, page=args["page"], page_size=args["page_size"]
             )

@@ -24,6 +24,7 @@ from cms.api.tags.routes import blp as tags_blp
 from cms.api.tokens.routes import blp as tokens_blp
 from cms.api.users.routes import blp as users_blp
 from cms.api.webhooks.routes import blp as webhooks_blp
+from cms.api.websub.routes import blp as websub_blp
 
 # (Named *_blp: a bare `images` here would hide the cms.api.images package.)
 BLUEPRINTS = (
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     pages_blp,
     stories_blp,
     feeds_blp,
+    websub_blp,
     syndication_blp,
     sitemaps_blp,
     webhooks_blp,

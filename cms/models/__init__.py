@@ -26,6 +26,7 @@ from cms.models.story import Story, StoryMember, StoryRole
 from cms.models.taxonomy import Category, Tag
 from cms.models.versioning import touch
 from cms.models.webhook import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
+from cms.models.websub import SubscriptionState, WebSubSubscription
 
 __all__ = [
     "CONTENT_TYPES",
@@ -64,9 +65,11 @@ __all__ = [
     "Story",
     "StoryMember",
     "StoryRole",
+    "SubscriptionState",
     "Tag",
     "TaskLock",
     "User",
+    "WebSubSubscription",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

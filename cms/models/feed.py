@@ -54,11 +54,24 @@ class Feed(Timestamped, Versioned, Base):
     last_warning: Mapped[str | None] = mapped_column(Text)
     last_new_items: Mapped[int | None] = mapped_column(Integer)
     consecutive_failures: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # When the poll cycle fetches it next (interval, the feed's own minimum, Retry-After
+    # or backoff decided it); None: as soon as it is active.
+    next_fetch_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The feed's own minimum interval (<ttl>, sy:updatePeriod / sy:updateFrequency).
+    min_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    # From an item's published date to the API: a moving average of each fetch's
+    # median (cms.services.freshness), and how many items it was measured on.
+    freshness_seconds: Mapped[int | None] = mapped_column(Integer, index=True)
+    freshness_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     publication: Mapped[Publication | None] = relationship()
 
     def is_due(self, now: datetime) -> bool:
-        return self.is_active and (
+        if not self.is_active:
+            return False
+        if self.next_fetch_at is not None:
+            return self.next_fetch_at <= now
+        return (
             self.last_fetched_at is None
             or self.last_fetched_at + timedelta(minutes=self.interval_minutes) <= now
         )

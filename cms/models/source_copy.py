@@ -4,7 +4,9 @@ Its fetch record (status, fetched_at, bytes, content hash) is on the article its
 text lives here so that reading articles never drags it along.
 """
 
-from sqlalchemy import ForeignKey, Text
+from datetime import date
+
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.models.base import Base
@@ -17,3 +19,8 @@ class SourceCopy(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     text: Mapped[str] = mapped_column(Text, default="")
+    # What the page says about itself (trafilatura's metadata), when it says it.
+    title: Mapped[str | None] = mapped_column(String(500))
+    author: Mapped[str | None] = mapped_column(String(300))
+    published_on: Mapped[date | None]
+    language: Mapped[str | None] = mapped_column(String(35))

@@ -38,11 +38,18 @@ _TUNNELS = tuple(
 class FetchError(Exception):
     """A fetch that did not give a document; `code` says why (stored on feeds)."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status  # the HTTP status, when the server answered with an error
+        self.headers = dict(headers or {})  # that answer's (Retry-After, say), lower-case
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,10 @@ def fetch(
                     return Fetched(url, 304, headers=received)
                 if response.status != 200:
                     raise FetchError(
-                        "http_status", f"HTTP {response.status} from {url}", response.status
+                        "http_status",
+                        f"HTTP {response.status} from {url}",
+                        response.status,
+                        received,
                     )
                 with deadline.guard("The document did not arrive in time."):
                     body = _read_body(response, received, policy.max_bytes)

@@ -24,10 +24,13 @@ from cms.models import (
 )
 from cms.services import DbSession
 from cms.services.article_batch import NewArticle, create_articles, insert_rows
-from cms.services.feeds import Entry, FeedParseError, parse_feed
-from cms.services.fetching import FetchError, FetchPolicy, fetch
+from cms.services.feed_schedule import next_after_failure, next_after_success, source_interval
+from cms.services.feeds import Entry, FeedParseError, ParsedFeed, parse_feed
+from cms.services.fetching import Fetched, FetchError, FetchPolicy, fetch
+from cms.services.freshness import record_freshness
 from cms.services.identifiers import domain_of
 from cms.services.sources import cache_source
+from cms.services.websub import discover
 
 BATCH = 500
 T = TypeVar("T")
@@ -42,31 +45,98 @@ class IngestResult:
     error: str | None = None
     warning: str | None = None  # read, from a document that is not well-formed
     new_article_ids: Sequence[int] = ()
+    hub: tuple[str, str] | None = None  # the WebSub (hub, topic) the document names
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """What a fetch of a feed needs, apart from its row: fetch threads hold no ORM object."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+    @classmethod
+    def of(cls, feed: Feed) -> "FeedRequest":
+        return cls(feed.id, feed.url, feed.etag, feed.last_modified)
+
+
+@dataclass
+class Reading:
+    """One fetch of a feed, read: a 304, a parsed document, or why neither."""
+
+    fetched: Fetched | None = None
+    parsed: ParsedFeed | None = None
+    error: FetchError | FeedParseError | None = None
+    source_interval: int | None = None  # minutes the document asks between fetches
+    hub: tuple[str, str] | None = None  # the WebSub (hub, topic) it advertises
+
+
+def fetch_document(request: FeedRequest, policy: FetchPolicy) -> Fetched | FetchError:
+    """The conditional GET alone (safe in a thread: no database), failures returned."""
+    try:
+        return fetch(request.url, policy, etag=request.etag, last_modified=request.last_modified)
+    except FetchError as error:
+        return error
+
+
+def read_fetched(fetched: Fetched | FetchError) -> Reading:
+    """Parse what a fetch brought (nothing to parse for a 304 or a failure)."""
+    if isinstance(fetched, FetchError):
+        return Reading(error=fetched)
+    if fetched.not_modified:
+        return Reading(fetched)
+    try:
+        parsed = parse_feed(fetched.body, fetched.url, fetched.headers.get("content-type"))
+    except FeedParseError as error:
+        return Reading(fetched, error=error)
+    return Reading(
+        fetched,
+        parsed,
+        source_interval=source_interval(fetched.body),
+        hub=discover(fetched.headers, fetched.body, fetched.url),
+    )
 
 
 def ingest_feed(session: DbSession, feed: Feed, policy: FetchPolicy) -> IngestResult:
     """Fetch `feed` (conditionally), store its new items, record the outcome on it.
     Failures are recorded, not raised: the caller commits either way."""
+    return record_reading(session, feed, read_fetched(fetch_document(FeedRequest.of(feed), policy)))
+
+
+def record_reading(session: DbSession, feed: Feed, reading: Reading) -> IngestResult:
+    """Store a reading's new items and record how the fetch went, and when the next is."""
     now = utcnow()
+    first_fetch = feed.last_fetched_at is None
     feed.last_fetched_at = now
-    try:
-        fetched = fetch(feed.url, policy, etag=feed.etag, last_modified=feed.last_modified)
-        if fetched.not_modified:
+    fetched = reading.fetched
+    if reading.error is not None or fetched is None:
+        error = reading.error
+        result = IngestResult(FetchOutcome.ERROR, error=str(error))
+        feed.consecutive_failures += 1
+        status = error.status if isinstance(error, FetchError) else None
+        headers = error.headers if isinstance(error, FetchError) else {}
+        feed.next_fetch_at = next_after_failure(feed, now, status, headers)
+    else:
+        if reading.parsed is None:
             result = IngestResult(FetchOutcome.NOT_MODIFIED)
         else:
-            parsed = parse_feed(fetched.body, fetched.url, fetched.headers.get("content-type"))
+            parsed = reading.parsed
             ids, seen = store_entries(session, feed, parsed.entries)
             result = IngestResult(
                 FetchOutcome.OK, len(ids), seen, parsed.skipped, None, parsed.warning, ids
             )
+            result.hub = reading.hub
+            if not first_fetch:
+                record_freshness(session, feed, ids, now)
             feed.title = feed.title or parsed.title[:300]
+            feed.min_interval_minutes = reading.source_interval
         # Validators too long to keep are not kept: the next fetch is a full one.
         feed.etag = _fits(fetched.headers.get("etag", feed.etag), 500)
         feed.last_modified = _fits(fetched.headers.get("last-modified", feed.last_modified), 100)
         feed.consecutive_failures = 0
-    except (FetchError, FeedParseError) as error:
-        result = IngestResult(FetchOutcome.ERROR, error=str(error))
-        feed.consecutive_failures += 1
+        feed.next_fetch_at = next_after_success(feed, now, fetched.headers)
     feed.last_status = result.status
     feed.last_error = result.error
     if result.status != FetchOutcome.NOT_MODIFIED:  # a 304 keeps the last reading's

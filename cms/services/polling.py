@@ -1,6 +1,7 @@
-"""Feed polling in the workers: a periodic task finds the due feeds and queues one
-fetch job each; a fetch stores the new items and queues the copies of their source
-pages (feeds with cache_sources) as a job of their own, outside its transaction."""
+"""Feed polling in the workers: a periodic task runs the poll cycle (cms.services.
+poll_cycle: the due feeds fetched concurrently, stored in batches, one transaction
+each); a fetch asked for through the API is a job of its own. Either queues the copies
+of new items' source pages (feeds with cache_sources) as a job, outside its transaction."""
 
 from typing import Any
 
@@ -11,7 +12,9 @@ from cms.extensions import db
 from cms.jobs import enqueue, job, periodic
 from cms.models import Feed, Job, JobState, utcnow
 from cms.services.fetching import FetchPolicy
-from cms.services.ingest import cache_source_pages, ingest_feed
+from cms.services.ingest import IngestResult, cache_source_pages, ingest_feed
+from cms.services.poll_cycle import CycleLimits, due_feeds, fetch_all, store_readings
+from cms.services.websub import note_hub
 
 
 # One attempt: a failed fetch is recorded on the feed, and the next poll tries again.
@@ -23,8 +26,7 @@ def fetch_feed(feed_id: int) -> dict[str, Any]:
     if feed is None:
         return {"status": "gone"}
     result = ingest_feed(db.session, feed, FetchPolicy.from_config(current_app.config))
-    if feed.cache_sources and result.new_article_ids:
-        enqueue(db.session, cache_sources, list(result.new_article_ids))
+    after_fetch(feed, result)
     db.session.commit()
     return {
         "status": result.status.value,
@@ -64,10 +66,21 @@ def fetch_soon(feed_id: int) -> Job:
 
 @periodic("feeds.poll")
 def poll_feeds() -> None:
-    """Queue a fetch of every due feed that has none queued or running."""
-    now = utcnow()
-    busy = pending_fetches()
-    for feed in db.session.scalars(select(Feed).where(Feed.is_active).order_by(Feed.id)):
-        if feed.id not in busy and feed.is_due(now):
-            enqueue(db.session, fetch_feed, feed.id)
-    db.session.commit()
+    """Fetch every due feed (but those with a fetch job queued or running), concurrently."""
+    config = current_app.config
+    requests = due_feeds(db.session, utcnow(), skip=pending_fetches().keys())
+    db.session.rollback()  # no transaction (nor SQLite snapshot) held while fetching
+    policy, limits = FetchPolicy.from_config(config), CycleLimits.from_config(config)
+    for batch in fetch_all(requests, policy, limits):
+        for feed, result in store_readings(db.session, batch):
+            after_fetch(feed, result)
+        db.session.commit()
+
+
+def after_fetch(feed: Feed, result: IngestResult) -> None:
+    """In the fetch's transaction: copies of the new items' source pages are queued,
+    and a hub the feed names is noted (websub.subscribe requests the subscription)."""
+    if feed.cache_sources and result.new_article_ids:
+        enqueue(db.session, cache_sources, list(result.new_article_ids))
+    if result.hub is not None:
+        note_hub(db.session, feed, *result.hub)

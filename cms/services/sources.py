@@ -1,4 +1,5 @@
-"""Cached copies of aggregated articles' source pages: the fetch record and the text.
+"""Cached copies of aggregated articles' source pages: the fetch record, and the page's
+main text and metadata (trafilatura, cms.services.page_text).
 
 The record (HTTP status, fetched_at, bytes, content hash) is what the resource page
 shows ("HTTP 200, fetched ..., 8 KB"); the text is searched with the article.
@@ -9,10 +10,8 @@ import hashlib
 from cms.models import Article, SourceCopy, utcnow
 from cms.services import DbSession
 from cms.services.fetching import FetchError, FetchPolicy, fetch
-from cms.services.html import html_to_text
+from cms.services.page_text import extract_page
 from cms.services.search import index_articles
-
-MAX_TEXT_CHARS = 100_000
 
 
 def cache_source(session: DbSession, article: Article, policy: FetchPolicy) -> None:
@@ -33,9 +32,10 @@ def cache_source(session: DbSession, article: Article, policy: FetchPolicy) -> N
     article.fetch_bytes = len(page.body)
     article.fetch_content_hash = hashlib.sha256(page.body).hexdigest()
     copy = session.get(SourceCopy, article.id) or SourceCopy(article_id=article.id)
-    copy.text = html_to_text(_decode(page.body, page.headers.get("content-type", "")))[
-        :MAX_TEXT_CHARS
-    ]
+    extracted = extract_page(_decode(page.body, page.headers.get("content-type", "")), page.url)
+    copy.text = extracted.text
+    copy.title, copy.author = extracted.title, extracted.author
+    copy.published_on, copy.language = extracted.published_on, extracted.language
     session.add(copy)
     session.flush()
     index_articles(session, [article])

@@ -17,6 +17,7 @@ from cms.models import Feed, Publication, Role
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.errors import InvalidContentError
+from cms.services.feed_schedule import reschedule
 from cms.services.polling import fetch_soon, poll_feeds
 from cms.services.references import resolve_one
 
@@ -32,10 +33,16 @@ def apply_feed(session: DbSession, feed: Feed, data: dict[str, Any]) -> None:
         )
         if errors:
             raise InvalidContentError(errors)
-    if "url" in data and data["url"] != feed.url:
-        # A new address is a new document: the old validators do not apply to it.
-        feed.etag = feed.last_modified = None
+    new_url = "url" in data and data["url"] != feed.url
+    new_interval = data.get("interval_minutes", feed.interval_minutes) != feed.interval_minutes
     set_fields(session, feed, data)
+    if new_url:
+        # A new address is a new document: the old validators do not apply to it, nor
+        # its schedule (fetched at the next cycle).
+        feed.etag = feed.last_modified = feed.next_fetch_at = None
+        feed.min_interval_minutes = None
+    elif new_interval:
+        reschedule(feed)
     if feed.is_active:  # a new (or changed) feed is fetched now if due, not at the minute
         after_commit(session, lambda: nudge(poll_feeds))
 
@@ -54,6 +61,8 @@ register_crud(
         change_role=Role.ADMIN,
         read_role=Role.ADMIN,
         on_change=None,
+        # The slowest feeds first (those not measured yet last): the freshness report.
+        sorts={"freshness": (Feed.freshness_seconds.is_(None), Feed.freshness_seconds.desc())},
     ),
 )
 

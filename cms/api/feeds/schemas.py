@@ -27,7 +27,7 @@ class FeedSchema(Timestamps):
         load_default=60,
         strict=True,
         validate=ma.validate.Range(min=1, max=7 * 24 * 60),
-        metadata={"description": "How often `flask cms ingest` fetches it"},
+        metadata={"description": "How often the poll cycle (and `flask cms ingest`) fetches it"},
     )
     is_active = json_boolean(load_default=True)
     item_status = ma.fields.Enum(
@@ -53,3 +53,34 @@ class FeedSchema(Timestamps):
     )
     last_new_items = ma.fields.Integer(dump_only=True, allow_none=True)
     consecutive_failures = ma.fields.Integer(dump_only=True)
+    next_fetch_at = ma.fields.AwareDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "When the poll cycle fetches it next: after `interval_minutes`, "
+            "or longer when the feed asks (`min_interval_minutes`, Cache-Control max-age); "
+            "after a failure, when Retry-After says (429, 503), else a backoff doubling "
+            "with each failure in a row, with jitter. Null: at the next cycle"
+        },
+    )
+    freshness_seconds = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "How long its items take from their published date to the API: "
+            "a moving average of each fetch's (or push's) median over its new items (the "
+            "first fetch, a backfill, is not counted). `GET /feeds?sort=freshness` lists "
+            "the slowest first. Null: not measured yet"
+        },
+    )
+    freshness_items = ma.fields.Integer(
+        dump_only=True, metadata={"description": "How many items freshness was measured on"}
+    )
+    min_interval_minutes = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The feed's own minimum interval, from its last document "
+            "(`<ttl>`, `sy:updatePeriod` / `sy:updateFrequency`; a day at most)"
+        },
+    )

@@ -1,7 +1,7 @@
 """Stories: articles on one event grouped across publications, with their members' roles.
 
-Revision ID: 0022
-Revises: 0020
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-07 12:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0022"
-down_revision = "0020"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
