@@ -30,6 +30,7 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
         self.active = self.peak = 0  # requests being answered now, and at most at once
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each answer, monotonic
         self._count = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
@@ -60,11 +61,13 @@ class FeedServer:
                 with server._count:
                     server.active += 1
                     server.peak = max(server.peak, server.active)
+                started = time.monotonic()
                 try:
                     self._answer()
                 finally:
                     with server._count:
                         server.active -= 1
+                        server.spans.append((started, time.monotonic()))
 
             def _answer(self) -> None:
                 server.requests.append(Seen(self.path, dict(self.headers.items())))

@@ -76,11 +76,17 @@ def test_each_host_gets_at_most_its_share(
             for n in range(5)]  # fmt: skip
     feeds_at(*urls)
 
-    started = time.monotonic()
     poll_feeds()
 
     assert [s.peak for s in servers] == [2, 2, 2]
-    assert time.monotonic() - started < 5 * 0.2 + 0.8  # the hosts were served side by side
+    # The hosts were served side by side (their answers overlapped), not one by one.
+    first, *others = servers
+    assert any(
+        start < other_end and other_start < end
+        for start, end in first.spans
+        for other in others
+        for other_start, other_end in other.spans
+    )
     assert db.session.query(Article).count() == 15
 
 
@@ -97,7 +103,8 @@ def test_a_slow_feed_does_not_delay_the_others(
     started = time.monotonic()
     poll_feeds()
 
-    assert time.monotonic() - started < 3  # one deadline, not one per feed
+    # One deadline (1.5 s), not one per feed, nor the slow answer's 5 s; generous for CI.
+    assert time.monotonic() - started < 4.5
     assert "in time" in (feed(stuck).last_error or "")
     assert all(feed(n).last_new_items == 1 for n in fast)
     # Each stored as it came (a batch of one), long before the slow one gave up.
