@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Float,
     Integer,
     Subquery,
+    bindparam,
     column,
     func,
     literal_column,
@@ -149,9 +151,31 @@ def ranked_matches(
     `match_any`: a match needs any one wanted term, not all (stories' candidates)."""
     if not terms.wanted:
         return None
+    dialect = session.get_bind().dialect.name
+    query: BindParameter[str] = bindparam("q", match_query(dialect, terms, match_any=match_any))
+    return matches(dialect, query, window, visible)
+
+
+def match_query(dialect: str, terms: SearchTerms, *, match_any: bool = False) -> str:
+    """The terms as the dialect's full-text engine reads them (`matches`' parameter q)."""
+    if dialect == "postgresql":
+        return " or ".join(f'"{t}"' for t in terms.wanted) if match_any else terms.websearch()
+    return terms.fts5_any() if match_any else terms.fts5()
+
+
+def matches(
+    dialect: str,
+    query: BindParameter[str],
+    window: int,
+    visible: Sequence[ColumnElement[bool]],
+    *,
+    id_range: tuple[BindParameter[int], BindParameter[int]] | None = None,
+) -> Subquery:
+    """`ranked_matches` for a query string given as a bound parameter: a statement built
+    once can run for any terms (building one costs more than running it). `id_range`
+    (lowest, highest) bounds the ids the index reads, however many older ones match."""
     article_id: ColumnElement[Any]
-    if session.get_bind().dialect.name == "postgresql":
-        query = " or ".join(f'"{t}"' for t in terms.wanted) if match_any else terms.websearch()
+    if dialect == "postgresql":
         tsquery = func.websearch_to_tsquery(literal_column("'english'"), query)
         ranked = select(
             SearchDocument.article_id,
@@ -162,12 +186,10 @@ def ranked_matches(
         ranked = select(
             _FTS.c.rowid.label("article_id"),
             literal_column(f"-{_BM25}", Float).label("score"),
-        ).where(
-            text("articles_fts MATCH :q").bindparams(
-                q=terms.fts5_any() if match_any else terms.fts5()
-            )
-        )
+        ).where(text(f"articles_fts MATCH :{query.key}").bindparams(query))
         article_id = _FTS.c.rowid
+    if id_range is not None:  # on the index's own id column, which it seeks by
+        ranked = ranked.where(article_id.between(*id_range))
     # The visibility test joins the ranking, not the results: invisible matches must
     # neither be scored nor take places in the window.
     return (
