@@ -163,6 +163,7 @@ def _candidate_statement(dialect: str) -> Select[*tuple[Any, ...]]:
             CANDIDATES,
             window,
             id_range=(bindparam("lowest_id"), bindparam("highest_id")),
+            scored=False,  # the newest matches, not the most relevant: no ranking
         )
         _candidate_statements[dialect] = (
             select(
