@@ -386,7 +386,6 @@ _MEMBERS = (
     .where(StoryMember.story_id.in_(_STORY_IDS))
 )
 _SET_STORY = update(Story).where(Story.id == bindparam("story_id"))
-_SET_ROLE = update(StoryMember).where(StoryMember.article_id == bindparam("member_id"))
 _DELETE_STORIES = delete(Story).where(Story.id.in_(_STORY_IDS))
 
 
@@ -430,7 +429,7 @@ def refresh_stories(
     if updates:
         connection.execute(_SET_STORY, updates)
     if roles:
-        connection.execute(_SET_ROLE, roles)
+        connection.execute(_SET_MEMBER, roles)
     if events:
         mark_content_changed(session)
         record_events(session, events)
