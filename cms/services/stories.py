@@ -3,15 +3,17 @@
 An outbox consumer hands the ids of articles whose clustering may have changed to the
 `stories.cluster` job. For each, `place_articles` fetches candidates from the search
 index (articles sharing a title word, published within the join window, the newest
-CANDIDATES of them: bounded however large the archive), lets cms.services.clustering
-decide, and moves the membership if the decision changed. It is idempotent: placing an
-article again where it is changes nothing and records nothing.
+CANDIDATES of them, unscored, the index reading only the window's ids: bounded however
+large the archive), lets cms.services.clustering decide, and moves the membership if
+the decision changed. It is idempotent: placing an article again where it is changes
+nothing and records nothing.
 
 The lead rule (`lead_key`), best first: the highest credibility (the article's override,
 else its publication's rating); then the highest importance; then original reporting
 over rewrites (a syndicated copy, or a brief of fewer than REWRITE_WORDS words, is a
 rewrite); then the earliest published; then the lowest id. An editor's pinned lead wins
 while it is a member.
+
 A job's articles are placed in order, each seeing where the ones before it went, but
 what follows from the placements is written once per job: each touched story is
 refreshed once (and not at all, nor its version bumped, when what it shows did not
