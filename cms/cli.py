@@ -130,7 +130,7 @@ def rebuild_stories_command(since: Any) -> None:
 
         def advance(done: int) -> None:
             bar.length = max(bar.length or 0, done)
-            bar.update(1)
+            bar.update(done - bar.pos)  # a batch of articles at a time
 
         placed = rebuild(db.session, since=when, progress=advance)
     db.session.commit()

@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from cms.demo import load_demo
 from cms.extensions import db
-from cms.models import Article, Story, StoryMember, StoryRole, utcnow
+from cms.models import Article, ContentEvent, Story, StoryMember, StoryRole, utcnow
 from cms.services.dispatch import dispatch_events
 from cms.services.search import reindex
+from cms.services.stories import place_articles
 from tests.conftest import run_jobs
 from tests.factories import ArticleFactory, PublicationFactory
 
@@ -104,3 +105,44 @@ def test_a_syndicated_copy_is_a_duplicate_of_the_original(app: Flask) -> None:
     assert member(copy.id).role is StoryRole.DUPLICATE
     assert member(copy.id).duplicate_of_id == original.id
     assert member(original.id).role is StoryRole.LEAD
+
+
+def story_events(story_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(ContentEvent.type).where(
+                ContentEvent.resource == "story", ContentEvent.resource_id == story_id
+            )
+        )
+    )
+
+
+def test_a_job_refreshes_each_story_once(app: Flask) -> None:
+    """Three articles on one event, placed by one job: their story is written once."""
+    ids = [
+        chip_article(title, MEMO_DAY + timedelta(hours=hours)).id
+        for title, hours in [
+            ("Intel delays Ohio chip plant opening to 2031", 0),
+            ("Intel Ohio chip plant opening delayed to 2031", 2),
+            ("Ohio chip plant: Intel delays opening to 2031", 5),
+        ]
+    ]
+    placed = place_articles(db.session, ids)
+    db.session.commit()
+    assert len(set(placed.values())) == 1
+    story = story_of(ids[0])
+    assert story.member_count == 3
+    assert story_events(story.id) == ["story.updated"]
+
+
+def test_placing_again_changes_nothing_and_records_nothing(app: Flask) -> None:
+    first = chip_article("Intel delays Ohio chip plant opening to 2031", MEMO_DAY)
+    follow = chip_article("Intel Ohio chip plant opening delayed to 2031", MEMO_DAY)
+    place_articles(db.session, [first.id, follow.id])
+    db.session.commit()
+    story = story_of(first.id)
+    version, events = story.version, story_events(story.id)
+    place_articles(db.session, [follow.id, first.id])
+    db.session.commit()
+    assert story_of(first.id).version == version
+    assert story_events(story.id) == events

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Float,
     Integer,
     Subquery,
+    TextClause,
+    bindparam,
     column,
     func,
     literal_column,
@@ -149,25 +152,52 @@ def ranked_matches(
     `match_any`: a match needs any one wanted term, not all (stories' candidates)."""
     if not terms.wanted:
         return None
+    dialect = session.get_bind().dialect.name
+    query: BindParameter[str] = bindparam("q", match_query(dialect, terms, match_any=match_any))
+    return matches(dialect, query, window, visible)
+
+
+def match_query(dialect: str, terms: SearchTerms, *, match_any: bool = False) -> str:
+    """The terms as the dialect's full-text engine reads them (`matches`' parameter q)."""
+    if dialect == "postgresql":
+        return " or ".join(f'"{t}"' for t in terms.wanted) if match_any else terms.websearch()
+    return terms.fts5_any() if match_any else terms.fts5()
+
+
+def matches(
+    dialect: str,
+    query: BindParameter[str],
+    window: int,
+    visible: Sequence[ColumnElement[bool]],
+    *,
+    id_range: tuple[BindParameter[int], BindParameter[int]] | None = None,
+    scored: bool = True,
+) -> Subquery:
+    """`ranked_matches` for a query string given as a bound parameter: a statement built
+    once can run for any terms (building one costs more than running it). `id_range`
+    (lowest, highest) bounds the ids the index reads, however many older ones match.
+    `scored=False`: article ids alone, at a cost that stays flat as the index grows
+    (FTS5's bm25 first counts every document each term matches, for its weights)."""
     article_id: ColumnElement[Any]
-    if session.get_bind().dialect.name == "postgresql":
-        query = " or ".join(f'"{t}"' for t in terms.wanted) if match_any else terms.websearch()
+    score: ColumnElement[Any]
+    where: ColumnElement[bool] | TextClause
+    if dialect == "postgresql":
         tsquery = func.websearch_to_tsquery(literal_column("'english'"), query)
-        ranked = select(
-            SearchDocument.article_id,
-            func.ts_rank_cd(_TSVECTOR, tsquery, 32).label("score"),
-        ).where(_TSVECTOR.op("@@")(tsquery))
         article_id = SearchDocument.__table__.c.article_id
+        score = func.ts_rank_cd(_TSVECTOR, tsquery, 32)
+        where = _TSVECTOR.op("@@")(tsquery)
     else:
-        ranked = select(
-            _FTS.c.rowid.label("article_id"),
-            literal_column(f"-{_BM25}", Float).label("score"),
-        ).where(
-            text("articles_fts MATCH :q").bindparams(
-                q=terms.fts5_any() if match_any else terms.fts5()
-            )
-        )
         article_id = _FTS.c.rowid
+        score = literal_column(f"-{_BM25}", Float)
+        where = text(f"articles_fts MATCH :{query.key}").bindparams(query)
+    columns = (
+        (article_id.label("article_id"), score.label("score"))
+        if scored
+        else (article_id.label("article_id"),)
+    )
+    ranked = select(*columns).where(where)
+    if id_range is not None:  # on the index's own id column, which it seeks by
+        ranked = ranked.where(article_id.between(*id_range))
     # The visibility test joins the ranking, not the results: invisible matches must
     # neither be scored nor take places in the window.
     return (
