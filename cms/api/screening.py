@@ -19,8 +19,8 @@ OUT_OF_RANGE = f"Out of range: at most ±{DB_INT_MAX}."
 
 
 # URLs up to this many bytes are read (path and query); longer ones are refused with a
-# problem, not left to the server in front: gunicorn's own 414 page is HTML, from 4094
-# bytes by default, so servers are run with its maximum (GUNICORN_ARGS, 8190).
+# problem, not left to the server in front: gunicorn's own 414 page is HTML (from 4094
+# bytes by default, 8190 at most), so gunicorn.conf.py lifts its limit.
 MAX_URL_BYTES = 8000
 
 
