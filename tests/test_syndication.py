@@ -393,6 +393,9 @@ def test_text_xml_cannot_hold_is_dropped_not_a_500(client: FlaskClient) -> None:
         assert parsed.bozo == 0, path
         assert parsed.entries[0].title == "Openweights"
     ArticleFactory(title="Own\x0bstory", published_at=utcnow() - timedelta(hours=1))
+    nothing_left = ArticleFactory(title="\x0b\x1f", slug="control-characters-only")
+    parsed = feedparser.parse(client.get(f"{SITE}/atom.xml").data)
+    assert nothing_left.slug in [entry.title for entry in parsed.entries]  # a title still
     news = client.get("/api/v1/sitemaps/news.xml")
     assert news.status_code == 200
     assert b"<news:title>Ownstory</news:title>" in news.data

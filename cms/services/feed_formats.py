@@ -71,7 +71,7 @@ def _entry(article: Article) -> FeedEntry:
     entry.load_extension("dc")
     entry.id(entry_id(article))
     entry.guid(entry_id(article), permalink=False)
-    entry.title(xml_text(article.title))
+    entry.title(xml_text(article.title) or article.slug)  # feeds require a title
     entry.link(href=article_url(article), rel="alternate")
     entry.published(article.published_at)
     entry.updated(article.updated_at)
