@@ -2,6 +2,10 @@
 
 from typing import Any, TypedDict
 
+from sqlalchemy import ColumnElement, func
+
+from cms.models import Article, Publication
+
 LABELS = {1: "Low", 2: "Mixed", 3: "Good", 4: "High", 5: "Gold standard"}
 
 DESCRIPTIONS = {
@@ -23,6 +27,11 @@ class Credibility(TypedDict):
     label: str
     description: str
     inherited_from: dict[str, Any] | None
+
+
+def credibility_column(publication: Any = Publication) -> ColumnElement[Any]:
+    """The same rule in SQL: the article's override, else its (joined) publication's."""
+    return func.coalesce(Article.credibility_override, publication.credibility)
 
 
 def effective_credibility(

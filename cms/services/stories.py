@@ -59,6 +59,7 @@ from cms.models.outbox import Change, record_events
 from cms.services import DbSession
 from cms.services.clustering import JOIN_WINDOW as WINDOW
 from cms.services.clustering import Candidate, best_match, fingerprint, parse_stored
+from cms.services.credibility import credibility_column
 from cms.services.dispatch import consumer
 from cms.services.near_duplicates import body_words, near_duplicates, simhash
 from cms.services.search import SearchTerms, match_query, matches
@@ -73,7 +74,7 @@ _CLUSTERED_FIELDS = frozenset(
 )
 _PLACING = ("article.created", "article.published", "article.restored")
 _REMOVING = ("article.unpublished", "article.trashed", "article.deleted", "article.scheduled")
-_CREDIBILITY = func.coalesce(Article.credibility_override, Publication.credibility)
+_CREDIBILITY = credibility_column()
 
 
 # A story's own events (story.updated, story.deleted) purge `story-<id>` and

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from cms.api.articles.read import publication_alias
 from cms.api.common import as_utc
@@ -30,6 +30,7 @@ from cms.models import (
     Tag,
 )
 from cms.problems import fail
+from cms.services.credibility import credibility_column
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class SortKey:
 
 
 def effective_credibility() -> ColumnElement[Any]:
-    return func.coalesce(Article.credibility_override, publication_alias.credibility)
+    return credibility_column(publication_alias)
 
 
 def _columns() -> dict[str, tuple[Any, bool, bool]]:

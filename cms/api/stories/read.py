@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 
 from cms.api.common import as_utc
 from cms.models import (
@@ -24,10 +24,21 @@ from cms.models import (
 from cms.problems import fail
 from cms.services import DbSession
 from cms.services.clustering import significant_words
+from cms.services.credibility import credibility_column
 from cms.services.search import SearchTerms, ranked_matches
 from cms.services.visibility import public_now
 
-_CREDIBILITY = func.coalesce(Article.credibility_override, Publication.credibility)
+# What a story shows of each article (members, related articles).
+_ARTICLE_COLUMNS = (
+    Article.id,
+    Article.slug,
+    Article.title,
+    Article.published_at,
+    Publication.id.label("publication_id"),
+    Publication.slug.label("publication_slug"),
+    Publication.name.label("publication_name"),
+    credibility_column().label("credibility"),
+)
 _SORTS = {"last_seen_at": Story.last_seen_at, "member_count": Story.member_count}
 
 
@@ -107,14 +118,7 @@ def _articles(session: DbSession, where: Any) -> list[Any]:
     return list(
         session.execute(
             select(
-                Article.id,
-                Article.slug,
-                Article.title,
-                Article.published_at,
-                Publication.id.label("publication_id"),
-                Publication.slug.label("publication_slug"),
-                Publication.name.label("publication_name"),
-                _CREDIBILITY.label("credibility"),
+                *_ARTICLE_COLUMNS,
                 StoryMember.story_id,
                 StoryMember.role,
                 StoryMember.duplicate_of_id,
@@ -248,16 +252,7 @@ def _similar(
     if hits is None:
         return []
     rows = session.execute(
-        select(
-            Article.id,
-            Article.slug,
-            Article.title,
-            Article.published_at,
-            Publication.id.label("publication_id"),
-            Publication.slug.label("publication_slug"),
-            Publication.name.label("publication_name"),
-            _CREDIBILITY.label("credibility"),
-        )
+        select(*_ARTICLE_COLUMNS)
         .join(hits, hits.c.article_id == Article.id)
         .outerjoin(Publication, Publication.id == Article.publication_id)
         .where(Article.id.not_in(seen or {0}))
