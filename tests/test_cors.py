@@ -7,6 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cms.extensions import db
 from tests.conftest import make_app
 from tests.factories import ArticleFactory
 
@@ -19,6 +20,8 @@ def cors_client(app: Flask, database: str) -> Iterator[FlaskClient]:
     listed = make_app(database, CORS_ORIGINS=[FRONTEND], CORS_MAX_AGE=900)
     with listed.app_context():
         yield listed.test_client()
+        db.session.remove()
+        db.engine.dispose()  # its own pool: closed now, not whenever it is collected
 
 
 def test_a_listed_origin_reads_with_credentials(cors_client: FlaskClient) -> None:

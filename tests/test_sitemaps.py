@@ -72,9 +72,9 @@ def test_index_lists_pages_by_id_range_and_pages_validate(
     client: FlaskClient, schemas: dict[str, Any]
 ) -> None:
     made = [ArticleFactory(slug=f"a{n}") for n in range(7)]
-    base = made[0].id - 1  # ids of this run start where the table's sequence is
+    # Ids start where the table's sequence is (PostgreSQL does not reuse them).
+    pages = sorted({(article.id - 1) // 3 + 1 for article in made})
     index = valid(client, INDEX, schemas["index"])
-    pages = [(base // 3) + 1 + step for step in range(3 if base % 3 == 0 else 4)]
     assert locs(index) == [
         f"https://cms.news.example/api/v1/sitemaps/articles.xml?page={n}" for n in pages
     ]

@@ -15,6 +15,7 @@ from lxml import etree
 from sqlalchemy import ColumnElement, and_, func, select
 
 from cms.caching import remember
+from cms.extensions import DB_INT_MAX
 from cms.models import Article, utcnow
 from cms.services import DbSession
 from cms.services.html import xml_text
@@ -57,7 +58,9 @@ def article_pages(session: DbSession) -> list[SitemapPage]:
 def article_page(session: DbSession, number: int) -> list[tuple[int, str, datetime]]:
     """(id, slug, updated_at) of the public articles of page `number`, by id."""
     size = current_app.config["SITEMAP_PAGE_SIZE"]
-    first, last = (number - 1) * size + 1, number * size
+    first, last = (number - 1) * size + 1, min(number * size, DB_INT_MAX)
+    if first > DB_INT_MAX:  # past any id a column can hold (PostgreSQL refuses the bound)
+        return []
     rows = session.execute(
         select(Article.id, Article.slug, Article.updated_at)
         .where(_public(), Article.id.between(first, last))
