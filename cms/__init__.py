@@ -52,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cms.cors import init_cors
     from cms.jobs import init_queue
     from cms.log import init_logging
+    from cms.revalidation import init_revalidation
     from cms.services.errors import InvalidContentError
     from cms.storage import init_storage
 
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.add_url_rule("/problems/<code>", "problem_type", problems.problem_type_page)
     app.cli.add_command(cms_cli)
+    init_revalidation(app)  # last: it wraps the whole app
     return app
 
 

@@ -7,6 +7,7 @@ an ETag hashed from their body (they are small and rarely hot).
 """
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_app_context, request
-from sqlalchemy import event, update
+from sqlalchemy import Engine, event, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
@@ -36,6 +37,7 @@ from cms.models import (
     Story,
     StoryMember,
     Tag,
+    utcnow,
 )
 from cms.problems import fail, problem_response
 from cms.services import DbSession
@@ -84,11 +86,26 @@ def list_etag(scope: str, *parts: Any) -> str:
     return strong_etag(url, scope, content_generation(), *parts)
 
 
-def fresh_for_at_most(seconds: int | None) -> None:
-    """Public caches may keep this response no longer than `seconds` (None: no limit
-    beyond the configured max-age), because what it shows changes then."""
-    if seconds is not None:
-        g.fresh_for = min(seconds, g.get("fresh_for", seconds))
+def fresh_until(when: datetime | None) -> None:
+    """Public caches may keep this response no longer than until `when` (None: no limit
+    beyond the configured max-age), because what it shows changes then. Kept exact:
+    an answer repeated later (cms.revalidation) counts its max-age down to it."""
+    if when is not None:
+        g.fresh_until = min(when, g.get("fresh_until", when))
+
+
+def seconds_left(until: datetime | None, now: datetime) -> int | None:
+    """Whole seconds from `now` to `until` (rounded up; None for no limit)."""
+    if until is None:
+        return None
+    return max(0, math.ceil((until - now).total_seconds()))
+
+
+def public_cache_control(config: Any, fresh_for: int | None) -> str:
+    return (
+        f"public, max-age={_at_most(config['CACHE_MAX_AGE'], fresh_for)}, "
+        f"s-maxage={_at_most(config['CACHE_S_MAXAGE'], fresh_for)}"
+    )
 
 
 _GENERATION = "SELECT generation FROM content_state WHERE id = 1"
@@ -99,27 +116,34 @@ def content_generation() -> int:
     this process (cms.generation), else read."""
     generation: int | None = g.get("content_generation")
     if generation is None:
-        watcher = current_app.extensions.get("generation_watcher")
-        generation = watcher.current() if watcher is not None else None
-        if generation is None:
-            row = raw_fetchone(_GENERATION)
-            generation = int(row[0]) if row else 0
+        generation = current_generation(current_app, db.engine)
         g.content_generation = generation
     return generation
 
 
-def raw_fetchone(sql: str, *params: Any) -> Any:
+def current_generation(app: Flask, engine: Engine) -> int:
+    """The content generation as pushed to this process (cms.generation), else read."""
+    watcher = app.extensions.get("generation_watcher")
+    generation = watcher.current() if watcher is not None else None
+    if generation is None:
+        row = raw_fetchone(_GENERATION, engine=engine)
+        generation = int(row[0]) if row else 0
+    return generation
+
+
+def raw_fetchone(sql: str, *params: Any, engine: Engine | None = None) -> Any:
     """One row straight from a pooled DB-API connection (`?` placeholders).
 
     For validator reads only: revalidation (a 304) then costs about what a hello-world
     answer does; a SQLAlchemy Connection round trip was measured to cost a third of
     that. SQLAlchemy's events (and the tests' query counters) do not see these reads.
     """
-    dialect = db.engine.dialect
+    engine = engine or db.engine
+    dialect = engine.dialect
     if dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
     try:
-        connection = db.engine.raw_connection()
+        connection = engine.raw_connection()
         try:
             cursor = connection.cursor()
             cursor.execute(sql, params)
@@ -302,11 +326,8 @@ def _finish_get(response: Response) -> Response:
     else:
         if response.status_code == 200:
             write_cache_tags(headers)
-        config, fresh_for = current_app.config, g.get("fresh_for")
-        headers["Cache-Control"] = (
-            f"public, max-age={_at_most(config['CACHE_MAX_AGE'], fresh_for)}, "
-            f"s-maxage={_at_most(config['CACHE_S_MAXAGE'], fresh_for)}"
-        )
+        fresh_for = seconds_left(g.get("fresh_until"), utcnow())
+        headers["Cache-Control"] = public_cache_control(current_app.config, fresh_for)
     vary = headers.get("Vary")
     headers["Vary"] = f"{vary}, Authorization" if vary else "Authorization"
     return response

@@ -24,7 +24,7 @@ from cms.api.common import (
 from cms.api.framework import Blueprint
 from cms.cache_tags import show
 from cms.caching import (
-    fresh_for_at_most,
+    fresh_until,
     not_modified,
     object_etag,
     require_if_match,
@@ -38,7 +38,7 @@ from cms.services import DbSession
 from cms.services.articles import touch_articles_using
 from cms.services.identifiers import unique_slug
 from cms.services.purging import list_key, resource_key
-from cms.services.visibility import epoch, seconds_until_change
+from cms.services.visibility import epoch, next_change
 
 
 def set_fields(session: DbSession, obj: Any, data: dict[str, Any]) -> None:
@@ -148,7 +148,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.doc(summary=f"List {res.plural}", operationId=f"list{Names}")
         def get(self, args: dict[str, Any]) -> dict[str, Any]:
             if res.follows_timeline:  # the body (so its hashed ETag) changes then
-                fresh_for_at_most(seconds_until_change(db.session))
+                fresh_until(next_change(db.session))
             order = res.sorts.get(args.get("sort") or "", res.order_by)
             query = base_query().order_by(*order, res.model.id)  # type: ignore[attr-defined]
             items, total = paginate_scalars(
@@ -178,7 +178,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             obj = get_or_404(item_id)
             show([resource_key(res.singular, obj.id), *res.shows(obj)])
             if res.follows_timeline:
-                fresh_for_at_most(seconds_until_change(db.session))
+                fresh_until(next_change(db.session))
             return not_modified(item_etag(obj), obj.updated_at) or (obj, 200, item_headers(obj))
 
         @blp.requires(res.change_role)

@@ -11,7 +11,6 @@ flipped by the first read that needs it (`catch_up`).
 """
 
 import bisect
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +20,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, func, or_, select, un
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from cms.caching import CACHES, LRU, content_generation, fresh_for_at_most, list_etag
+from cms.caching import CACHES, LRU, content_generation, fresh_until, list_etag
 from cms.models import Article, ArticleStatus, utcnow
 from cms.models.outbox import as_system
 from cms.services import DbSession
@@ -102,21 +101,13 @@ def public_list_etag(session: DbSession, scope: str, *parts: object) -> str:
     articles that came due are published first, and the next instant anything appears
     or goes names the state (and bounds how long the list may be kept)."""
     catch_up(session)
-    fresh_for_at_most(seconds_until_change(session))
+    fresh_until(next_change(session))
     return list_etag(scope, epoch(session), *parts)
 
 
-def seconds_until_change(session: DbSession) -> int | None:
-    """How long the public lists stay as they are (None: until the next write)."""
-    now = utcnow()
-    upcoming = timeline(session).next_change(now)
-    return None if upcoming is None else max(0, math.ceil((upcoming - now).total_seconds()))
-
-
-def seconds_until(when: datetime | None) -> int | None:
-    if when is None:
-        return None
-    return max(0, math.ceil((when - utcnow()).total_seconds()))
+def next_change(session: DbSession) -> datetime | None:
+    """Until when the public lists stay as they are (None: until the next write)."""
+    return timeline(session).next_change(utcnow())
 
 
 def catch_up(session: DbSession) -> bool:

@@ -36,7 +36,7 @@ from cms.caching import (
     LRU,
     conditional,
     content_generation,
-    fresh_for_at_most,
+    fresh_until,
     not_modified,
     raw_fetchone,
     require_if_match,
@@ -47,11 +47,12 @@ from cms.extensions import db
 from cms.models import Article, ArticleSlug, ArticleStatus, Role, utcnow
 from cms.models.base import UTCDateTime
 from cms.problems import fail
+from cms.revalidation import remember_revalidation
 from cms.services.articles import create_article, trash_article, update_article
 from cms.services.posts import export_post
 from cms.services.purging import stored_article_keys
 from cms.services.users import ensure_byline
-from cms.services.visibility import catch_up, public_list_etag, seconds_until
+from cms.services.visibility import catch_up, public_list_etag
 
 blp = Blueprint(
     "articles", __name__, url_prefix="/api/v1/articles", description="Articles, own and aggregated"
@@ -173,14 +174,20 @@ def _revalidate_anonymously() -> Response | None:
     ):
         return None
     if request.endpoint == "articles.Articles":
-        return not_modified(_public_list_etag(ANONYMOUS))
-    if _wants_markdown() or not _only_known_includes():  # markdown: its own validator
-        return None
-    stamp = _published_stamp()
-    if stamp is None:
-        return None
-    fresh_for_at_most(seconds_until(stamp.unpublish_at))
-    return not_modified(item_etag(stamp), stamp.updated_at)
+        etag = _public_list_etag(ANONYMOUS)
+        answer = not_modified(etag)
+    else:
+        if _wants_markdown() or not _only_known_includes():  # markdown: its own validator
+            return None
+        stamp = _published_stamp()
+        if stamp is None:
+            return None
+        fresh_until(stamp.unpublish_at)
+        etag = item_etag(stamp)
+        answer = not_modified(etag, stamp.updated_at)
+    if answer is not None:
+        remember_revalidation(etag)
+    return answer
 
 
 def _public_list_etag(scope: str) -> str:
@@ -254,7 +261,7 @@ def _visible_stamp_or_none(key: Key) -> Any:
     if stamp is None and catch_up(db.session):  # a scheduled one the scheduler has not flipped
         stamp = _stamp(key, current_principal())
     if stamp is not None:
-        fresh_for_at_most(seconds_until(stamp.unpublish_at))
+        fresh_until(stamp.unpublish_at)
     return stamp
 
 

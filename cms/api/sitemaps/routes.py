@@ -11,19 +11,14 @@ from flask.views import MethodView
 from cms.api.common import QueryInteger
 from cms.api.framework import Blueprint
 from cms.cache_tags import show
-from cms.caching import conditional, fresh_for_at_most, not_modified
+from cms.caching import conditional, fresh_until, not_modified
 from cms.extensions import DB_INT_MAX, db
 from cms.models import utcnow
 from cms.problems import fail
 from cms.services import sitemaps
 from cms.services.purging import list_key
 from cms.services.site_urls import api_url
-from cms.services.visibility import (
-    catch_up,
-    public_list_etag,
-    seconds_until,
-    seconds_until_change,
-)
+from cms.services.visibility import catch_up, next_change, public_list_etag
 
 blp = Blueprint(
     "sitemaps",
@@ -117,10 +112,10 @@ class NewsSitemap(MethodView):
         its oldest article leaves the window.
         """
         catch_up(db.session)  # a scheduled article whose time came is in, flipped or not
-        fresh_for_at_most(seconds_until_change(db.session))
+        fresh_until(next_change(db.session))
         show([ARTICLE_LIST])
         rows = sitemaps.news_articles(db.session)
         if rows:
             leaves = min(published for *_, published in rows) + sitemaps.NEWS_WINDOW
-            fresh_for_at_most(seconds_until(max(leaves, utcnow())))
+            fresh_until(max(leaves, utcnow()))
         return _xml(sitemaps.news_urlset(rows))

@@ -25,7 +25,7 @@ from cms.api.stories.schemas import (
     StorySchema,
 )
 from cms.cache_tags import show
-from cms.caching import fresh_for_at_most
+from cms.caching import fresh_until
 from cms.extensions import db
 from cms.models import Role, Story
 from cms.problems import fail
@@ -37,7 +37,7 @@ from cms.services.story_editing import (
     pin_lead,
     split_story,
 )
-from cms.services.visibility import seconds_until_change
+from cms.services.visibility import next_change
 
 blp = Blueprint(
     "stories",
@@ -74,7 +74,7 @@ class Stories(MethodView):
     @blp.doc(operationId="listStories")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List stories, most recently updated (or largest) first"""
-        fresh_for_at_most(seconds_until_change(db.session))
+        fresh_until(next_change(db.session))
         show([list_key("story")])
         page, page_size, cursor = args["page"], args["page_size"], args.get("cursor")
         where = story_filters(args)
@@ -104,7 +104,7 @@ class StoryById(MethodView):
     @blp.doc(operationId="getStory")
     def get(self, story_id: int) -> dict[str, Any]:
         """Get a story: the timeline of its members, its credibility spread"""
-        fresh_for_at_most(seconds_until_change(db.session))
+        fresh_until(next_change(db.session))
         return _shown(_story_or_404(story_id))
 
 
