@@ -70,9 +70,7 @@ def test_a_repeated_revalidation_is_answered_before_the_app(
         assert entered == [url.split("?")[0]] * 2
 
 
-def test_a_write_ends_them(
-    client: FlaskClient, admin: dict[str, str], entered: list[str]
-) -> None:
+def test_a_write_ends_them(client: FlaskClient, admin: dict[str, str], entered: list[str]) -> None:
     article = ArticleFactory(title="Before")
     urls = ["/api/v1/articles", f"/api/v1/articles/{article.id}"]
     etags = {url: client.get(url).headers["ETag"] for url in urls}
