@@ -106,6 +106,22 @@ def test_snippets_are_escaped_html(client: FlaskClient, auth: dict[str, str]) ->
     assert "<mark>care</mark>" in snippet
 
 
+def test_a_snippet_follows_the_text_it_highlights(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    """Snippets are kept per content generation: an edit shows in the next search."""
+    article = write(client, auth, title="Tides", body_html="<p>The heron waded out.</p>")
+    assert "The <mark>heron</mark> waded out" in search(client, "heron")["data"][0]["snippet"]
+    assert "<mark>tides</mark>" in search(client, "tides")["data"][0]["snippet"].lower()
+    edit(
+        client,
+        f"/api/v1/articles/{article['id']}",
+        json={"body_html": "<p>A heron flew off.</p>"},
+        headers=auth,
+    )
+    assert "A <mark>heron</mark> flew off" in search(client, "heron")["data"][0]["snippet"]
+
+
 def test_excluding_words_and_phrases(client: FlaskClient, auth: dict[str, str]) -> None:
     keep = write(client, auth, title="Electric cars sell")
     write(client, auth, title="Electric bikes sell")

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
+from cms.caching import CACHES, LRU, content_generation
 from cms.models import Article, ArticleTag, SearchDocument, SourceCopy
 from cms.services import DbSession
 from cms.services.html import html_to_text
@@ -212,9 +213,33 @@ def matches(
 def snippets(session: DbSession, terms: SearchTerms, ids: list[int]) -> dict[int, str]:
     """Highlighted excerpts (safe HTML with <mark>) for the given result rows, taken
     from the lead of each (title and the start of the body), where news puts what
-    matters: highlighting re-reads the text, and a body can be a megabyte."""
+    matters: highlighting re-reads the text, and a body can be a megabyte. Kept per
+    content generation (a search document changes only with it): highlighting a page
+    cost more than ranking it."""
     if not ids:
         return {}
+    generation, highlighted = content_generation(), terms.fts5_any()
+    found: dict[int, str] = {}
+    for article_id in ids:
+        snippet = _snippets.get((generation, highlighted, article_id))
+        if snippet is not None:
+            found[article_id] = snippet
+    missing = [article_id for article_id in ids if article_id not in found]
+    if missing:
+        for article_id, snippet in _highlighted(session, terms, missing).items():
+            _snippets.put((generation, highlighted, article_id), snippet, len(snippet))
+            found[article_id] = snippet
+    return found
+
+
+_snippets = LRU(size=4096, max_bytes=2 * 1024 * 1024)
+CACHES.append(_snippets)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_LEAD = func.substr(SearchDocument.title + ". " + SearchDocument.body_text, 1, SNIPPET_SOURCE_CHARS)
+_LEADS = select(SearchDocument.article_id, _LEAD).where(SearchDocument.article_id.in_(_IDS))
+
+
+def _highlighted(session: DbSession, terms: SearchTerms, ids: list[int]) -> dict[int, str]:
     if session.get_bind().dialect.name == "postgresql":
         statement = text(
             "SELECT article_id, ts_headline('english', "
@@ -224,11 +249,9 @@ def snippets(session: DbSession, terms: SearchTerms, ids: list[int]) -> dict[int
             "FROM search_documents WHERE article_id = ANY(:ids)"
         ).bindparams(q=terms.websearch(), ids=ids, chars=SNIPPET_SOURCE_CHARS)
         return {row.article_id: _highlight(row.snippet) for row in session.execute(statement)}
-    lead = func.substr(
-        SearchDocument.title + ". " + SearchDocument.body_text, 1, SNIPPET_SOURCE_CHARS
-    )
-    query = select(SearchDocument.article_id, lead).where(SearchDocument.article_id.in_(ids))
-    leads: list[tuple[int, str]] = [(row[0], row[1]) for row in session.execute(query)]
+    leads: list[tuple[int, str]] = [
+        (row[0], row[1]) for row in session.execute(_LEADS, {"ids": ids})
+    ]
     found = dict(_fts5_snippets(terms, leads))
     return {
         article_id: _highlight(found.get(article_id) or _opening(lead_text))
@@ -264,7 +287,7 @@ def _scratch_index() -> sqlite3.Connection:
 
 def _opening(lead: str) -> str:
     """A lead without a highlighted word (the match was further on): its first words."""
-    return " ".join(lead.split()[:_OPENING_WORDS]) + " …"
+    return " ".join(lead.split(maxsplit=_OPENING_WORDS)[:_OPENING_WORDS]) + " …"
 
 
 def _highlight(snippet: str) -> str:
