@@ -10,7 +10,7 @@ import feedparser_rs
 import pytest
 
 from bench.ingest import feed_document
-from cms.services.feed_parsing import FAST, FAST_LIMITS, read_fast, read_feed, read_reference
+from cms.services.feed_parsing import FAST, fast_limits, read_fast, read_feed, read_reference
 from cms.services.feeds import FeedParseError, ParsedFeed, entries_of
 from tests.test_feed_corpus import CORPUS, headers_of
 from tests.test_feeds import item, rss
@@ -142,7 +142,7 @@ def huge_attributes() -> bytes:
 def fast_parser(body: bytes) -> Any:
     """feedparser-rs as read_fast calls it, before its fallback rule looks at the result."""
     return feedparser_rs.parse_with_limits(
-        body, limits=FAST_LIMITS, sanitize_html=False, resolve_relative_uris=False
+        body, limits=fast_limits(), sanitize_html=False, resolve_relative_uris=False
     )
 
 

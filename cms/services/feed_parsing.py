@@ -21,19 +21,29 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import feedparser
-import feedparser_rs
+# Both parsers are imported where a feed is read (a job, in the worker): they cost each
+# web worker 5 MiB (feedparser-rs 4.2, feedparser 0.8), and no web request reads a feed.
+if TYPE_CHECKING:
+    import feedparser_rs
 
 FAST = "feedparser-rs"
 REFERENCE = "feedparser"
-# The fetch already caps a document's bytes (FETCH_MAX_BYTES); this caps what fits in it.
-FAST_LIMITS = feedparser_rs.ParserLimits(max_entries=100_000, max_feed_size_bytes=64 * 1024 * 1024)
 _ITEM_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([\w.:-]+)", re.IGNORECASE)
 _UTF8 = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+@cache
+def fast_limits() -> "feedparser_rs.ParserLimits":
+    """The fetch already caps a document's bytes (FETCH_MAX_BYTES); this caps what fits
+    in it."""
+    import feedparser_rs
+
+    return feedparser_rs.ParserLimits(max_entries=100_000, max_feed_size_bytes=64 * 1024 * 1024)
 
 
 @dataclass
@@ -71,9 +81,11 @@ def read_fast(body: bytes, content_type: str | None = None) -> RawFeed | None:
     """feedparser-rs's reading, or None when feedparser should read the document."""
     if not _utf8(_CHARSET.search(content_type or "")) or not _utf8(_DECLARED.match(body)):
         return None
+    import feedparser_rs
+
     try:
         parsed = feedparser_rs.parse_with_limits(
-            body, limits=FAST_LIMITS, sanitize_html=False, resolve_relative_uris=False
+            body, limits=fast_limits(), sanitize_html=False, resolve_relative_uris=False
         )
     except Exception:  # whatever the fast path fails on, the reference reads
         return None
@@ -104,6 +116,8 @@ def read_reference(body: bytes, content_type: str | None = None) -> RawFeed:
     """feedparser's reading. Its sanitizer and relative-URI pass are off: they cost more
     than half its time, and every body goes through nh3, which resolves links as it
     sanitizes (services.html.sanitize_html)."""
+    import feedparser
+
     parsed = feedparser.parse(
         io.BytesIO(body),
         response_headers={"content-type": content_type or "application/xml"},

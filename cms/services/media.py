@@ -19,14 +19,16 @@ import re
 import secrets
 import warnings
 from dataclasses import dataclass
-from typing import Any
-
-from PIL import Image as Pillow
-from PIL import ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from cms.models import Image, ImageStatus, Rendition
 from cms.services import DbSession
 from cms.storage import Storage, StorageFullError
+
+# Pillow is imported by the work on pixels (an upload, the rendering job): it costs each
+# web worker 2 MiB, and the image URLs that every article read needs do not use it.
+if TYPE_CHECKING:
+    from PIL import Image as Pillow
 
 # MPO: cameras' JPEGs with extra embedded pictures (Pillow names them apart).
 FORMATS = {
@@ -77,6 +79,9 @@ class Inspected:
 
 def inspect_upload(data: bytes, max_pixels: int) -> Inspected:
     """What the bytes are, if they are an image we take; else RejectedImageError."""
+    from PIL import Image as Pillow
+    from PIL import ImageOps, UnidentifiedImageError
+
     with warnings.catch_warnings():
         # Our pixel cap comes first; Pillow's own bomb check is the backstop.
         warnings.simplefilter("ignore", Pillow.DecompressionBombWarning)
@@ -117,6 +122,9 @@ def original_key(image: Image) -> str:
 
 def render_image(session: DbSession, store: Storage, image: Image) -> None:
     """Make and store the renditions of an uploaded image; mark it ready (or failed)."""
+    from PIL import Image as Pillow
+    from PIL import ImageOps
+
     written: list[str] = []
     try:
         with Pillow.open(io.BytesIO(store.get(original_key(image)))) as source:
@@ -155,17 +163,19 @@ def rendition_keys(image: Image) -> list[str]:
     return [*keys, original_key(image)] if image.storage_prefix else keys
 
 
-def _rotated(image: Pillow.Image) -> bool:
+def _rotated(image: "Pillow.Image") -> bool:
     return bool(image.getexif().get(0x0112, 1) != 1)
 
 
-def _quarter_turned(image: Pillow.Image) -> bool:
+def _quarter_turned(image: "Pillow.Image") -> bool:
     return image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
 
 
-def _upright_pixels(source: Pillow.Image) -> Pillow.Image:
+def _upright_pixels(source: "Pillow.Image") -> "Pillow.Image":
     """Decoded, EXIF orientation applied, in a mode every encoder takes. JPEGs are
     decoded at a reduced scale when that still covers the largest width (faster)."""
+    from PIL import ImageOps
+
     if source.format in ("JPEG", "MPO"):
         # Displayed width: the stored height when EXIF turns the picture a quarter.
         shown_width = source.height if _quarter_turned(source) else source.width
@@ -176,7 +186,7 @@ def _upright_pixels(source: Pillow.Image) -> Pillow.Image:
     return picture.convert("RGBA" if has_alpha else "RGB")
 
 
-def _formats(source_format: str, picture: Pillow.Image) -> list[str]:
+def _formats(source_format: str, picture: "Pillow.Image") -> list[str]:
     """The upload's own format first (GIF becomes PNG: renditions are stills), then the
     modern ones. JPEG cannot keep transparency, so it is not offered for such images."""
     own = "png" if source_format == "gif" else source_format
@@ -212,13 +222,13 @@ def _within(size: tuple[int, int], limit: int) -> tuple[int, int]:
     return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
 
 
-def _thumbnail_size(picture: Pillow.Image) -> tuple[int, int]:
+def _thumbnail_size(picture: "Pillow.Image") -> tuple[int, int]:
     width = min(THUMBNAIL[0], picture.width, round(picture.height * 16 / 9))
     return width, max(1, round(width * 9 / 16))
 
 
 def _store(
-    store: Storage, image: Image, picture: Pillow.Image, kind: str, fmt: str, written: list[str]
+    store: Storage, image: Image, picture: "Pillow.Image", kind: str, fmt: str, written: list[str]
 ) -> Rendition:
     encoder, options = _ENCODE[fmt]
     frame = picture.convert("RGB") if fmt == "jpeg" else picture

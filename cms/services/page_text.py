@@ -6,9 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-import trafilatura
-from trafilatura.settings import Document
-
 from cms.services.html import html_to_text
 
 MAX_TEXT_CHARS = 100_000
@@ -27,6 +24,11 @@ class PageText:
 def extract_page(html: str, url: str) -> PageText:
     """The page's main text and metadata. A page trafilatura finds no main text in (a
     short one, an index) keeps its visible text, so it can still be found."""
+    # Imported here, by the feed worker that extracts pages: with lxml, courlan and
+    # htmldate it costs each web worker 13 MiB, and no web request extracts a page.
+    import trafilatura
+    from trafilatura.settings import Document
+
     document = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=True
     )

@@ -15,10 +15,12 @@ from cms.caching import conditional, fresh_until, not_modified
 from cms.extensions import DB_INT_MAX, db
 from cms.models import utcnow
 from cms.problems import fail
-from cms.services import sitemaps
 from cms.services.purging import list_key
 from cms.services.site_urls import api_url
 from cms.services.visibility import catch_up, next_change, public_list_etag
+
+# cms.services.sitemaps is imported by the requests that write a sitemap: its lxml costs
+# each web worker 4.7 MiB, and most of them never serve one.
 
 blp = Blueprint(
     "sitemaps",
@@ -66,6 +68,8 @@ class SitemapIndex(MethodView):
         Lists each article sitemap page that has a public article, with the newest
         change among its articles as lastmod. Submit it to search engines.
         """
+        from cms.services import sitemaps  # deferred, see the imports
+
         etag = _etag()
         if cached := not_modified(etag):
             return cached
@@ -90,6 +94,8 @@ class ArticleSitemap(MethodView):
         SITEMAP_PAGE_SIZE (50,000): every page costs the same to read. A page with no
         public article is a 404 (the index does not list it).
         """
+        from cms.services import sitemaps  # deferred, see the imports
+
         etag = _etag()
         if cached := not_modified(etag):
             return cached
@@ -111,6 +117,8 @@ class NewsSitemap(MethodView):
         publication. Its ETag is its content's; caches keep it no longer than until
         its oldest article leaves the window.
         """
+        from cms.services import sitemaps  # deferred, see the imports
+
         catch_up(db.session)  # a scheduled article whose time came is in, flipped or not
         fresh_until(next_change(db.session))
         show([ARTICLE_LIST])
