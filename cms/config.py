@@ -111,7 +111,7 @@ def from_environment() -> dict[str, Any]:
         "CACHE_PURGE_BATCH": int(os.environ.get("CACHE_PURGE_BATCH", 30)),
         # Anonymous 304s of article lists and articles, repeated per process without
         # entering Flask while the content generation holds (cms.revalidation); 0: off.
-        "REVALIDATION_ENTRIES": int(os.environ.get("REVALIDATION_ENTRIES", 8192)),
+        "REVALIDATION_ENTRIES": int(os.environ.get("REVALIDATION_ENTRIES", 4096)),
         # On PostgreSQL each process hears of content changes (LISTEN/NOTIFY) instead of
         # reading the content generation per request: 304s without a database round trip.
         "PUSH_GENERATION": os.environ.get("PUSH_GENERATION", "1") == "1",

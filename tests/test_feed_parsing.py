@@ -162,14 +162,14 @@ def test_xxe_reads_no_file(parse: Any) -> None:
 def test_entity_bombs_and_huge_attributes_stay_small_and_quick(parse: Any, document: Any) -> None:
     body = document()
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.process_time()  # this process's CPU: other work on the machine is not counted
     try:
         result = repr(parse(body))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 15  # an expansion takes minutes
     # The document held a few times over, never the expansion (3 GB for the laughs).
     assert peak < 10 * len(body) + 40_000_000
     assert len(result) < 3 * len(body) + 100_000
