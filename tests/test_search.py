@@ -122,6 +122,19 @@ def test_a_snippet_follows_the_text_it_highlights(
     assert "A <mark>heron</mark> flew off" in search(client, "heron")["data"][0]["snippet"]
 
 
+def test_a_repeated_search_sees_every_write_since(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    """An anonymous search's page is kept until the next content change, no longer."""
+    first = write(client, auth, title="Otter spotted")
+    assert [a["id"] for a in search(client, "otter")["data"]] == [first["id"]]
+    second = write(client, auth, title="Otter family returns")
+    found = search(client, "otter")["data"]
+    assert {a["id"] for a in found} == {first["id"], second["id"]}
+    remove(client, f"/api/v1/articles/{first['id']}", headers=auth)
+    assert [a["id"] for a in search(client, "otter")["data"]] == [second["id"]]
+
+
 def test_excluding_words_and_phrases(client: FlaskClient, auth: dict[str, str]) -> None:
     keep = write(client, auth, title="Electric cars sell")
     write(client, auth, title="Electric bikes sell")

@@ -112,7 +112,7 @@ def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str
             [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
         )
     clock = {"now": utcnow()}
-    stamps = db.session.connection().execute(plan.query, clock).all()
+    stamps = _page_stamps(plan.query, clock, args, principal)
     more = len(stamps) > page_size
     rows = load_articles(db.session, stamps[:page_size], include=include)
     if "q" in args and (fields is None or "snippet" in fields):
@@ -128,6 +128,23 @@ def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str
         more=more,
         next_cursor=q.encode_cursor(keys, rows[-1]) if more and keys else None,
     )
+
+
+def _page_stamps(
+    query: AnySelect, clock: dict[str, Any], args: dict[str, Any], principal: Principal | None
+) -> list[Any]:
+    """The page's stamps. An anonymous search's are remembered like its total, until the
+    next content change or timeline instant: ranking the window costs more than the rest
+    of the request (FTS5's bm25 first counts every document each term matches, so a
+    common word costs in proportion to the index), and every reader gets the same page."""
+
+    def run() -> list[Any]:
+        return list(db.session.connection().execute(query, clock).all())
+
+    if "q" not in args or principal is not None:
+        return run()
+    key = ("search page", tuple(sorted((k, repr(v)) for k, v in args.items())), epoch(db.session))
+    return remember(key, run)
 
 
 _NOT_FILTERS = {"page", "page_size", "cursor", "sort", "field_names", "include", "count"}
