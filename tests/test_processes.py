@@ -84,6 +84,8 @@ def test_a_write_through_one_is_read_through_the_other(two_servers: tuple[str, s
         (s, json.dumps(b, sort_keys=True), e) for s, b, e in every_answer(listing)
     )
     assert json.loads(before)["data"][0]["title"] == "Before"
+    for status, _, etag in every_answer(listing, {"If-None-Match": etag_before}):
+        assert (status, etag) == (304, etag_before)  # then repeated before the app (revalidation)
 
     _, headers, _ = call("GET", f"{first}/api/v1/articles/{created['id']}", headers=admin)
     status, _, changed = call(
