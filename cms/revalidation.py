@@ -28,6 +28,9 @@ from cms.models import utcnow
 
 _NOTE = "cms.revalidation"
 _KEPT_OUT = frozenset({"cache-control", "date", "content-length"})
+# Bounded by bytes too: a key holds a URL of up to 8 KB (longer ones are refused).
+ANSWER_BYTES = 2 * 2**20
+_ENTRY_OVERHEAD = 400  # the tuples, the dataclass, the LRU's bookkeeping
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -55,7 +58,7 @@ class Revalidation:
     def __init__(self, app: Flask, wsgi_app: WSGIApp, entries: int) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.answers = LRU(size=entries)
+        self.answers = LRU(size=entries, max_bytes=ANSWER_BYTES)
         CACHES.append(self.answers)  # clear_caches() forgets them too
         self._engine: Any = None
 
@@ -83,7 +86,9 @@ class Revalidation:
             noted: Revalidated | None = environ.get(_NOTE)
             if noted is not None and status.startswith("304"):
                 kept = tuple((k, v) for k, v in headers if k.lower() not in _KEPT_OUT)
-                self.answers.put(key, Revalidated(noted.generation, noted.etag, noted.until, kept))
+                answer = Revalidated(noted.generation, noted.etag, noted.until, kept)
+                size = sum(len(part or "") for part in key) + sum(len(k) + len(v) for k, v in kept)
+                self.answers.put(key, answer, size + _ENTRY_OVERHEAD)
             return start_response(status, headers, *exc_info)
 
         return self.wsgi_app(environ, noting)
