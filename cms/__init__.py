@@ -10,7 +10,8 @@ from flask.sessions import SessionInterface, SessionMixin
 
 from cms import config, problems
 from cms.api.screening import RequestJSON
-from cms.extensions import db, jwt, migrate
+from cms.extensions import db, jwt
+from cms.schema import init_schema
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_empty_g)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
+    init_schema(app)
     jwt.init_app(app)
 
     from cms.api.common import DatabaseIntConverter

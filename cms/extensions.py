@@ -6,13 +6,11 @@ db.Model: the schema is cms.models.Base.metadata (db.metadata is not it)."""
 from typing import Any
 
 from flask_jwt_extended import JWTManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 db = SQLAlchemy()
-migrate = Migrate()
 jwt = JWTManager()
 
 # The range of the database's INTEGER columns (PostgreSQL's int4, the narrowest id and
