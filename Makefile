@@ -70,6 +70,7 @@ docs-browser: install ## /docs and /redoc in headless Chromium, offline; screens
 bench: install ## Throughput benchmark (not part of the tests): BENCH_ARGS="--articles 10000"
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS) --only search --search-cache off
 	$(BIN)/python -m bench.writes $(BENCH_ARGS)
 
 soak: install ## Bounded mixed read/write load on gunicorn; fails on errors or RSS growth

@@ -41,6 +41,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--only", default="", help="measure only cases whose name has this")
     parser.add_argument(
+        "--search-cache",
+        choices=("on", "off"),
+        default="on",
+        help="off: every search ranks and highlights anew (SEARCH_CACHE=0), as distinct "
+        "queries or a write between two searches make it do",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -58,6 +65,8 @@ def main() -> None:
     }
     if args.database:
         env["DATABASE_URL"] = args.database
+    if args.search_cache == "off":
+        env["SEARCH_CACHE"] = "0"
     database = args.database or f"sqlite:///{Path(env['CMS_INSTANCE_DIR']) / 'cms.sqlite3'}"
     bare_env = {**os.environ, "BARE_DATABASE_URL": sqlalchemy_url(database)}
     prepare(env, args.articles)
@@ -130,6 +139,7 @@ APP_HELLO, APP_QUERY = "hello JSON (in-app baseline)", "one Core query (in-app b
 def measure(base: str, bare: str, args: argparse.Namespace) -> list[dict[str, object]]:
     slug = f"article-{args.articles - 1}"
     list_url = f"{base}/api/v1/articles?include={INCLUDES}"
+    teaser, uncached = f"&fields={TEASER}", " (no cache)" if args.search_cache == "off" else ""
     cases = [
         (BARE_HELLO, f"{bare}/hello", {}),
         (BARE_QUERY, f"{bare}/one-query", {}),
@@ -145,8 +155,8 @@ def measure(base: str, bare: str, args: argparse.Namespace) -> list[dict[str, ob
             + cursor_at(f"{base}/api/v1/articles?page_size=100&count=false", 49),
             {},
         ),
-        ("search, selective term", f"{base}/api/v1/articles?q=zephyrine&fields={TEASER}", {}),
-        ("search, common term", f"{base}/api/v1/articles?q=market&fields={TEASER}", {}),
+        (f"search, selective term{uncached}", f"{base}/api/v1/articles?q=zephyrine{teaser}", {}),
+        (f"search, common term{uncached}", f"{base}/api/v1/articles?q=market{teaser}", {}),
         ("304 home list", list_url, {"If-None-Match": etag_of(list_url)}),
         (
             "304 article by slug",

@@ -144,6 +144,9 @@ def from_environment() -> dict[str, Any]:
         "CORS_MAX_AGE": int(os.environ.get("CORS_MAX_AGE", 600)),  # preflight cache, seconds
         # Search ranks the newest this-many matches (bounded cost on common words).
         "SEARCH_RANK_WINDOW": int(os.environ.get("SEARCH_RANK_WINDOW", 1000)),
+        # An anonymous search's page and its snippets are kept per content generation
+        # (every reader gets the same); "0" ranks and highlights on every request.
+        "SEARCH_CACHE": os.environ.get("SEARCH_CACHE", "1") == "1",
         # The public site (the frontend, which a headless CMS does not own): feeds and
         # sitemaps link to its pages by these patterns. Placeholders: {site}, {slug}, {id}.
         "SITE_URL": os.environ.get("SITE_URL", "http://localhost:3000").rstrip("/"),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cms.demo import load_demo
 from cms.extensions import db
 from cms.models import ArticleStatus
-from tests.conftest import edit, remove
+from tests.conftest import edit, make_app, remove
 
 
 def search(client: FlaskClient, q: str, **params: Any) -> Any:
@@ -133,6 +133,21 @@ def test_a_repeated_search_sees_every_write_since(
     assert {a["id"] for a in found} == {first["id"], second["id"]}
     remove(client, f"/api/v1/articles/{first['id']}", headers=auth)
     assert [a["id"] for a in search(client, "otter")["data"]] == [second["id"]]
+
+
+def test_without_the_search_cache_every_search_ranks_anew(
+    app: Flask, database: str, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    write(client, auth, title="Lynx tracks", body_html="<p>A lynx crossed.</p>")
+    uncached = make_app(database, SEARCH_CACHE=False)
+    with uncached.app_context():
+        reader = uncached.test_client()
+        [found] = search(reader, "lynx")["data"]
+        assert "<mark>lynx</mark>" in found["snippet"].lower()
+        write(client, auth, title="Lynx kittens")
+        assert len(search(reader, "lynx")["data"]) == 2
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_excluding_words_and_phrases(client: FlaskClient, auth: dict[str, str]) -> None:

@@ -210,14 +210,16 @@ def matches(
     )
 
 
-def snippets(session: DbSession, terms: SearchTerms, ids: list[int]) -> dict[int, str]:
+def snippets(
+    session: DbSession, terms: SearchTerms, ids: list[int], *, cached: bool = True
+) -> dict[int, str]:
     """Highlighted excerpts (safe HTML with <mark>) for the given result rows, taken
     from the lead of each (title and the start of the body), where news puts what
     matters: highlighting re-reads the text, and a body can be a megabyte. Kept per
     content generation (a search document changes only with it): highlighting a page
     cost more than ranking it."""
-    if not ids:
-        return {}
+    if not ids or not cached:
+        return _highlighted(session, terms, ids) if ids else {}
     generation, highlighted = content_generation(), terms.fts5_any()
     found: dict[int, str] = {}
     for article_id in ids:

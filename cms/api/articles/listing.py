@@ -116,7 +116,8 @@ def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str
     more = len(stamps) > page_size
     rows = load_articles(db.session, stamps[:page_size], include=include)
     if "q" in args and (fields is None or "snippet" in fields):
-        found = snippets(db.session, search_terms(args["q"]), [row["id"] for row in rows])
+        ids, kept = [row["id"] for row in rows], current_app.config["SEARCH_CACHE"]
+        found = snippets(db.session, search_terms(args["q"]), ids, cached=kept)
         for row in rows:
             row["snippet"] = found.get(row["id"])
     keys = plan.keys
@@ -141,7 +142,7 @@ def _page_stamps(
     def run() -> list[Any]:
         return list(db.session.connection().execute(query, clock).all())
 
-    if "q" not in args or principal is not None:
+    if "q" not in args or principal is not None or not current_app.config["SEARCH_CACHE"]:
         return run()
     key = ("search page", tuple(sorted((k, repr(v)) for k, v in args.items())), epoch(db.session))
     return remember(key, run)
