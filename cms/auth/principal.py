@@ -37,7 +37,10 @@ def current_principal() -> Principal | None:
 
 
 def _resolve() -> Principal | None:
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    header = request.environ.get("HTTP_AUTHORIZATION")
+    if header is None:  # JWTs are read from this header only (JWT_TOKEN_LOCATION)
+        return None
+    scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials.startswith(API_TOKEN_PREFIX):
         token = find_api_token(db.session, credentials)
         if token is None:
