@@ -21,6 +21,7 @@ from cms.models import (
     Tag,
 )
 from cms.services.identifiers import new_stable_id
+from cms.services.planner import refresh_statistics
 
 RARE_WORD = "zephyrine"
 WORDS = [
@@ -83,6 +84,8 @@ def seed(articles: int) -> None:
     if db.engine.dialect.name == "postgresql":  # planner statistics for the new rows
         with db.engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    else:  # what the hourly job would have done by now
+        refresh_statistics()
 
 
 def _batch(rng: random.Random, start: datetime, offset: int, size: int) -> None:

@@ -100,6 +100,7 @@ def _register_jobs() -> None:
     import cms.services.audit
     import cms.services.cdn_purge
     import cms.services.dispatch
+    import cms.services.planner
     import cms.services.polling
     import cms.services.publishing
     import cms.services.rendering

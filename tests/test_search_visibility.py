@@ -6,11 +6,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from cms.extensions import db
 from cms.models import Article, ArticleStatus
 from cms.services.articles import create_article
+from cms.services.planner import refresh_statistics
 from cms.services.search import MAX_SEARCH_WORDS
+from tests.factories import ArticleFactory
 
 
 def article(title: str, status: ArticleStatus = ArticleStatus.PUBLISHED) -> Article:
@@ -78,3 +81,20 @@ def test_search_highlighting_is_bounded_by_the_lead(client: FlaskClient) -> None
     assert time.perf_counter() - started < 1.0  # generous: it takes milliseconds
     assert [a["id"] for a in found] == [created.id]
     assert "<mark>walrus</mark>" in found[0]["snippet"]
+
+
+def test_the_statistics_job_lets_search_test_visibility_from_an_index(app: Flask) -> None:
+    """SQLite plans from ANALYZE's statistics: without them a search's visibility test
+    read every matching article's row, bodies and all (cms.services.planner)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum gathers its own statistics")
+    ArticleFactory.create_batch(40)
+    window = (
+        "EXPLAIN QUERY PLAN SELECT f.rowid FROM articles_fts f JOIN articles a ON a.id = f.rowid "
+        "WHERE f.articles_fts MATCH 'body' AND a.trashed_at IS NULL AND a.status = 'published' "
+        "AND a.published_at <= '2030-01-01' ORDER BY f.rowid DESC LIMIT 1000"
+    )
+    refresh_statistics()
+    db.session.commit()
+    plan = " | ".join(row[3] for row in db.session.execute(text(window)))
+    assert "COVERING INDEX ix_articles_id_stamp" in plan
