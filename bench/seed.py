@@ -83,7 +83,13 @@ def seed(articles: int) -> None:
         db.session.commit()
     if db.engine.dialect.name == "postgresql":  # planner statistics for the new rows
         with db.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            # The ids were given, so the sequence never moved: the next article would
+            # take id 1 (bench.writes' drafts met a 409).
+            connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles"
+            )
+            connection.exec_driver_sql("ANALYZE")
     else:  # what the hourly job would have done by now
         refresh_statistics()
 
