@@ -67,6 +67,7 @@ class Revalidation:
             environ.get("REQUEST_METHOD") != "GET"
             or "HTTP_IF_NONE_MATCH" not in environ
             or "HTTP_AUTHORIZATION" in environ
+            or "HTTP_IF_MATCH" in environ  # the app's to weigh (a 412 may come first)
         ):
             return self.wsgi_app(environ, start_response)
         key = (

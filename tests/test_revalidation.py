@@ -67,7 +67,8 @@ def test_a_repeated_revalidation_is_answered_before_the_app(
         # Another validator, or none, is the app's to answer.
         assert revalidate(client, url, '"stale"').status_code == 200
         assert revalidate(client, url, "*").status_code in (200, 304)
-        assert entered == [url.split("?")[0]] * 2
+        assert revalidate(client, url, etag, **{"If-Match": '"other"'}).status_code == 412
+        assert entered == [url.split("?")[0]] * 3
 
 
 def test_a_write_ends_them(client: FlaskClient, admin: dict[str, str], entered: list[str]) -> None:
