@@ -38,7 +38,8 @@ def upgrade():
         return
     for name, columns in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON articles ({columns})")
-    op.execute("ANALYZE articles")  # the planner's row estimates, for the wider indexes
+    # No ANALYZE here: on a new database it would record an empty table, and SQLite
+    # would plan from that. The hourly statistics job (services.planner) does it.
 
 
 def downgrade():
