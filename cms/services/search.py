@@ -218,8 +218,10 @@ def snippets(
     matters: highlighting re-reads the text, and a body can be a megabyte. Kept per
     content generation (a search document changes only with it): highlighting a page
     cost more than ranking it."""
-    if not ids or not cached:
-        return _highlighted(session, terms, ids) if ids else {}
+    if not ids:
+        return {}
+    if not cached:
+        return _highlighted(session, terms, ids)
     generation, highlighted = content_generation(), terms.fts5_any()
     found: dict[int, str] = {}
     for article_id in ids:
