@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_app_context, request
 from sqlalchemy import Engine, event, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
@@ -40,6 +39,7 @@ from cms.models import (
     utcnow,
 )
 from cms.problems import fail, problem_response
+from cms.raw_reads import raw_fetchone
 from cms.services import DbSession
 
 T = TypeVar("T")
@@ -129,33 +129,6 @@ def current_generation(app: Flask, engine: Engine) -> int:
         row = raw_fetchone(_GENERATION, engine=engine)
         generation = int(row[0]) if row else 0
     return generation
-
-
-def raw_fetchone(sql: str, *params: Any, engine: Engine | None = None) -> Any:
-    """One row straight from a pooled DB-API connection (`?` placeholders).
-
-    For validator reads only: revalidation (a 304) then costs about what a hello-world
-    answer does; a SQLAlchemy Connection round trip was measured to cost a third of
-    that. SQLAlchemy's events (and the tests' query counters) do not see these reads.
-    """
-    engine = engine or db.engine
-    dialect = engine.dialect
-    if dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
-    try:
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool (which drops it if it broke)
-    except dialect.loaded_dbapi.Error as error:
-        # Raised as SQLAlchemy raises it: the app's handlers see one kind of database
-        # error (an unreachable database is a 503 here too, not a 500).
-        raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error) from error
-    return row
 
 
 class LRU:

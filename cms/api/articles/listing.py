@@ -2,13 +2,13 @@
 are planned once per argument set (the clock is a bound parameter), and each article is
 rendered from the per-process cache (read.py)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app
 
 from cms.api.articles import query as q
-from cms.api.articles.read import count_query, load_articles, stamp_query
+from cms.api.articles.read import count_query, load_articles, stamp_query, stamps_of
 from cms.api.common import AnySelect, list_envelope
 from cms.auth.permissions import NOW, article_visibility
 from cms.auth.principal import Principal
@@ -17,6 +17,7 @@ from cms.caching import CACHES, LRU, remember
 from cms.extensions import db
 from cms.models import Article, utcnow
 from cms.problems import fail
+from cms.raw_reads import RawSelect
 from cms.services.purging import list_key
 from cms.services.search import ranked_matches, search_terms, snippets
 from cms.services.visibility import epoch
@@ -46,6 +47,7 @@ class ListPlan:
     query: AnySelect | None  # None: a search with nothing searchable matches nothing
     counted: AnySelect | None
     keys: list[q.SortKey]
+    raw: RawSelect | None = None  # the query, compiled to run raw (anonymous lists)
 
 
 # Anonymous lists, by their arguments: building the statements (visibility, filters,
@@ -61,6 +63,9 @@ def _plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
     found: ListPlan | None = _plans.get(key)
     if found is None:
         found = _build_plan(args, None)
+        if found.query is not None:
+            raw = RawSelect.of(found.query, db.engine.dialect, now=utcnow())
+            found = replace(found, raw=raw)
         _plans.put(key, found)
     return found
 
@@ -112,7 +117,7 @@ def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str
             [], page=page, page_size=page_size, total=0 if args["count"] else None, more=False
         )
     clock = {"now": utcnow()}
-    stamps = _page_stamps(plan.query, clock, args, principal)
+    stamps = _page_stamps(plan.query, plan.raw, clock, args, principal)
     more = len(stamps) > page_size
     rows = load_articles(db.session, stamps[:page_size], include=include)
     if "q" in args and (fields is None or "snippet" in fields):
@@ -132,7 +137,11 @@ def list_articles(args: dict[str, Any], principal: Principal | None) -> dict[str
 
 
 def _page_stamps(
-    query: AnySelect, clock: dict[str, Any], args: dict[str, Any], principal: Principal | None
+    query: AnySelect,
+    raw: RawSelect | None,
+    clock: dict[str, Any],
+    args: dict[str, Any],
+    principal: Principal | None,
 ) -> list[Any]:
     """The page's stamps. An anonymous search's are remembered like its total, until the
     next content change or timeline instant: ranking the window costs more than the rest
@@ -140,6 +149,9 @@ def _page_stamps(
     common word costs in proportion to the index), and every reader gets the same page."""
 
     def run() -> list[Any]:
+        if raw is not None:
+            engine = db.engine
+            return stamps_of(raw.rows(engine, **clock), engine.dialect)
         return list(db.session.connection().execute(query, clock).all())
 
     if "q" not in args or principal is not None or not current_app.config["SEARCH_CACHE"]:

@@ -11,17 +11,19 @@ kept in the same rendering (one more query per included relation it lacks).
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Dialect, func, select
 
 from cms.api.articles.relations import by_id, related
 from cms.api.common import AnySelect
 from cms.cache_tags import show
 from cms.caching import CACHES, LRU
 from cms.models import Article, BodyFormat, Story, StoryMember
+from cms.models.base import UTCDateTime
 from cms.services import DbSession
 from cms.services.article_relations import RELATIONS_BY_NAME, TO_MANY, TO_ONE
 from cms.services.credibility import effective_credibility
@@ -95,6 +97,27 @@ def stamp_query(*, rated: bool) -> AnySelect:
 
 # unpublish_at: a public response may be kept until then at most.
 _STAMP = (Article.id, Article.version, Article.updated_at, Article.unpublish_at)
+
+
+class Stamp(NamedTuple):
+    """A row of a stamp query read raw (cms.raw_reads), typed as SQLAlchemy would."""
+
+    id: int
+    version: int
+    updated_at: datetime
+    unpublish_at: datetime | None
+
+
+def stamps_of(rows: Iterable[tuple[Any, ...]], dialect: Dialect) -> list[Stamp]:
+    moment = UTCDateTime().process_result_value
+    stamps = []
+    for id_, version, updated, until in rows:
+        updated_at = moment(updated, dialect)
+        assert updated_at is not None  # the column is NOT NULL
+        stamps.append(Stamp(id_, version, updated_at, moment(until, dialect)))
+    return stamps
+
+
 _STAMP_QUERIES = {
     False: select(*_STAMP),
     True: select(*_STAMP).outerjoin(

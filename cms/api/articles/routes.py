@@ -38,7 +38,6 @@ from cms.caching import (
     content_generation,
     fresh_until,
     not_modified,
-    raw_fetchone,
     require_if_match,
     strong_etag,
     versioned_etag,
@@ -47,6 +46,7 @@ from cms.extensions import db
 from cms.models import Article, ArticleSlug, ArticleStatus, Role, utcnow
 from cms.models.base import UTCDateTime
 from cms.problems import fail
+from cms.raw_reads import raw_fetchone
 from cms.revalidation import remember_revalidation
 from cms.services.articles import create_article, trash_article, update_article
 from cms.services.posts import export_post
