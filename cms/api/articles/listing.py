@@ -2,6 +2,7 @@
 are planned once per argument set (the clock is a bound parameter), and each article is
 rendered from the per-process cache (read.py)."""
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,6 +53,9 @@ class ListPlan:
 
 # Anonymous lists, by their arguments: building the statements (visibility, filters,
 # sort, search join) cost more than running them; the plans do not depend on content.
+# A search's depends on the database's statistics of its words (services/search.py), so
+# it is built again after SEARCH_PLAN_SECONDS.
+SEARCH_PLAN_SECONDS = 600
 _plans = LRU(size=256)
 CACHES.append(_plans)
 
@@ -59,7 +63,9 @@ CACHES.append(_plans)
 def _plan(args: dict[str, Any], principal: Principal | None) -> ListPlan:
     if principal is not None:
         return _build_plan(args, principal)
-    key = tuple(sorted((name, repr(value)) for name, value in args.items()))
+    key: tuple[Any, ...] = tuple(sorted((name, repr(value)) for name, value in args.items()))
+    if "q" in args:
+        key += (int(time.monotonic() // SEARCH_PLAN_SECONDS),)
     found: ListPlan | None = _plans.get(key)
     if found is None:
         found = _build_plan(args, None)
