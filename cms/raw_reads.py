@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Select
 
 from cms.extensions import db
@@ -35,6 +36,7 @@ class RawSelect:
     order: tuple[str, ...] | None  # positional parameter names; None: named parameters
     fixed: Mapping[str, Any]
     processors: Mapping[str, Callable[[Any], Any]]
+    per_call: frozenset[str]
 
     @classmethod
     def of(cls, statement: Select[Any], dialect: Dialect, **per_call: Any) -> "RawSelect":
@@ -55,10 +57,12 @@ class RawSelect:
             for name, value in expanded.parameters.items()
         }
         order = tuple(expanded.positiontup) if expanded.positiontup is not None else None
-        return cls(expanded.statement, order, fixed, processors)
+        return cls(expanded.statement, order, fixed, processors, frozenset(per_call))
 
     def rows(self, engine: Engine, **given: Any) -> list[tuple[Any, ...]]:
         """All rows, as the DB-API returns them (no result types applied)."""
+        if given.keys() != self.per_call:  # else the example value would be used
+            raise TypeError(f"give exactly {sorted(self.per_call)}, not {sorted(given)}")
         values = dict(self.fixed)
         for name, value in given.items():
             processor = self.processors.get(name)
@@ -69,17 +73,26 @@ class RawSelect:
 
 def _run(engine: Engine, sql: str, params: Any, *, one: bool) -> list[Any]:
     dialect = engine.dialect
+    connection: PoolProxiedConnection | None = None
     try:
         connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            rows = [cursor.fetchone()] if one else cursor.fetchall()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool (which drops it if it broke)
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        rows = [cursor.fetchone()] if one else cursor.fetchall()
+        cursor.close()
     except dialect.loaded_dbapi.Error as error:
-        # Raised as SQLAlchemy raises it: the app's handlers see one kind of database
-        # error (an unreachable database is a 503 here too, not a 500).
-        raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error) from error
+        # As SQLAlchemy does: a connection that dropped leaves the pool, and the error
+        # is raised as its kind, so the app's handlers see one kind of database error
+        # (an unreachable database is a 503 here too, not a 500).
+        dropped = connection is not None and dialect.is_disconnect(
+            error, connection.dbapi_connection, None
+        )
+        if connection is not None and dropped:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql, params, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped
+        ) from error
+    finally:
+        if connection is not None:
+            connection.close()  # back to the pool
     return [row for row in rows if row is not None]

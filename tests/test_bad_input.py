@@ -268,3 +268,21 @@ def test_nul_characters_are_refused_everywhere(
     response = client.open(url, method="POST" if body else "GET", json=body, headers=auth)
     problem = assert_problem(response, 422, "validation_error")
     assert problem["errors"] == {field: ["Contains a NUL character."]}
+
+
+def test_the_last_page_number_is_an_empty_page(client: FlaskClient, admin: dict[str, str]) -> None:
+    """The largest page number times the largest page size is past PostgreSQL's integer
+    range: an OFFSET it cannot bind was a 500 there."""
+    ArticleFactory()
+    last = "page=2147483647&page_size=100"
+    for url, headers in [
+        (f"/api/v1/articles?{last}", {}),
+        (f"/api/v1/articles?{last}&q=body", {}),
+        (f"/api/v1/articles?{last}", admin),
+        (f"/api/v1/tags?{last}", {}),
+        (f"/api/v1/stories?{last}", {}),
+        (f"/api/v1/articles/trash?{last}", admin),
+    ]:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, (url, response.json)
+        assert response.json["data"] == [], url

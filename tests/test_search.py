@@ -1,7 +1,10 @@
 """Ranked full-text search: finds by phrase, ranks title over body, survives anything."""
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
@@ -9,7 +12,7 @@ from hypothesis import strategies as st
 
 from cms.demo import load_demo
 from cms.extensions import db
-from cms.models import ArticleStatus
+from cms.models import ArticleStatus, utcnow
 from tests.conftest import edit, make_app, remove
 
 
@@ -133,6 +136,25 @@ def test_a_repeated_search_sees_every_write_since(
     assert {a["id"] for a in found} == {first["id"], second["id"]}
     remove(client, f"/api/v1/articles/{first['id']}", headers=auth)
     assert [a["id"] for a in search(client, "otter")["data"]] == [second["id"]]
+
+
+def test_a_kept_search_page_ends_at_a_takedown_its_request_straddled(
+    client: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is read as of the request's clock: it must be kept under the timeline
+    place of that clock, not of a later reading of it (one past the takedown kept the
+    taken-down article in search until the next write)."""
+    takedown = utcnow() + timedelta(hours=1)
+    gone = write(client, auth, title="Ibex herd", unpublish_at=takedown.isoformat())
+    stays = write(client, auth, title="Ibex kid")
+    # The timeline's clock reads past the takedown; the request's does not.
+    late = takedown + timedelta(seconds=1)
+    monkeypatch.setattr("cms.services.visibility.utcnow", lambda: late)
+    assert {a["id"] for a in search(client, "ibex")["data"]} == {gone["id"], stays["id"]}
+    monkeypatch.undo()
+
+    with time_machine.travel(late):
+        assert [a["id"] for a in search(client, "ibex")["data"]] == [stays["id"]]
 
 
 def test_without_the_search_cache_every_search_ranks_anew(

@@ -48,9 +48,14 @@ class Timeline:
     due_scheduled: datetime | None  # the earliest `scheduled` article's time
     upcoming: tuple[datetime, ...]  # times after `read_at` at which the public set changes
     complete: bool  # fewer than WINDOW: there is nothing after the last
+    read_at: datetime
 
     def next_change(self, now: datetime) -> datetime | None:
-        """The first instant after `now` at which some article appears or goes."""
+        """The first instant after `now` at which some article appears or goes. For a
+        `now` before the timeline was read (a request whose clock was taken before
+        another read it), the read: what changed between the two is not in it."""
+        if now < self.read_at:
+            return self.read_at
         position = bisect.bisect_right(self.upcoming, now)
         return self.upcoming[position] if position < len(self.upcoming) else None
 
@@ -87,12 +92,13 @@ def _read_timeline(session: DbSession, generation: int) -> Timeline:
     due = session.scalar(
         select(func.min(Article.published_at)).where(Article.status == ArticleStatus.SCHEDULED)
     )
-    return Timeline(generation, due, tuple(upcoming), len(upcoming) < WINDOW)
+    return Timeline(generation, due, tuple(upcoming), len(upcoming) < WINDOW, now)
 
 
-def epoch(session: DbSession) -> str:
-    """Names the public state of lists as of now: changes at each timeline instant."""
-    upcoming = timeline(session).next_change(utcnow())
+def epoch(session: DbSession, now: datetime | None = None) -> str:
+    """Names the public state of lists as of `now` (by default, now): changes at each
+    timeline instant. What is kept under it must be read as of the same instant."""
+    upcoming = timeline(session).next_change(now or utcnow())
     return upcoming.isoformat() if upcoming else "-"
 
 

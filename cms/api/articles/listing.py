@@ -162,7 +162,8 @@ def _page_stamps(
 
     if "q" not in args or principal is not None or not current_app.config["SEARCH_CACHE"]:
         return run()
-    key = ("search page", tuple(sorted((k, repr(v)) for k, v in args.items())), epoch(db.session))
+    arguments = tuple(sorted((k, repr(v)) for k, v in args.items()))
+    key = ("search page", arguments, epoch(db.session, clock["now"]))
     return remember(key, run)
 
 
@@ -173,5 +174,6 @@ def _total(counted: AnySelect, clock: dict[str, Any], args: dict[str, Any], prin
     """The number of matches, remembered until the next content change (counting a
     large table on every page view costs more than the page itself)."""
     filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in _NOT_FILTERS))
-    key = ("articles", principal.scope if principal else "anonymous", filters, epoch(db.session))
+    scope = principal.scope if principal else "anonymous"
+    key = ("articles", scope, filters, epoch(db.session, clock["now"]))
     return remember(key, lambda: int(db.session.connection().scalar(counted, clock) or 0))
