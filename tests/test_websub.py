@@ -4,7 +4,6 @@ signed pushes are in the API at once, with no poll; anything else stores nothing
 
 import hmac
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -81,9 +80,12 @@ def titles() -> list[str]:
     return sorted(db.session.scalars(db.select(Article.title)))
 
 
-def test_a_pushed_item_is_in_the_api_within_two_seconds(
+def test_a_pushed_item_is_in_the_api_on_the_workers_next_turn(
     client: FlaskClient, hub: Hub, subscribed: Callable[[], tuple[int, str]]
 ) -> None:
+    """The push queues its ingest due at once: a worker picks it up on its next turn
+    (it wakes on a queued job), not at the next poll of the feed. Asserted with the
+    queue's clock, not the wall's: jobs due by the moment of the push are all it runs."""
     feed_id, topic = subscribed()
     assert hub.subscriptions[topic].verified
     assert hub.requests[0]["hub.callback"].endswith(f"/api/v1/websub/{feed_id}")
@@ -91,15 +93,11 @@ def test_a_pushed_item_is_in_the_api_within_two_seconds(
     assert subscription is not None
     assert subscription.state is SubscriptionState.VERIFIED
 
-    started = time.monotonic()
     pushed = ATOM.format(hub=hub.url, topic=topic, entries=entry(2) + entry(1)).encode()
     assert hub.publish(topic, pushed) == 202
-    run_jobs()  # the worker: no poll, one job
-    listed = client.get("/api/v1/articles?status=draft", headers={}).json
-    elapsed = time.monotonic() - started
+    assert run_jobs(until=utcnow()) == 1  # the worker: no poll, one job, due at once
 
     assert titles() == ["Pushed 1", "Pushed 2"]
-    assert elapsed < 2, listed
     assert hub.publish(topic, pushed, signature="sha1") == 202  # the older signature too
     run_jobs()
     assert titles() == ["Pushed 1", "Pushed 2"]  # and nothing twice
