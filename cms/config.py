@@ -64,6 +64,10 @@ def from_environment() -> dict[str, Any]:
         "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", 90)),
         "JOB_RESEND_AFTER_SECONDS": int(os.environ.get("JOB_RESEND_AFTER_SECONDS", 10 * 60)),
         "JOB_KEEP_DAYS": int(os.environ.get("JOB_KEEP_DAYS", 14)),
+        # An idle worker asks a SQLite queue for work at least this often (Huey backs
+        # off to 10 s by default: a push or an upload then waited seconds). A Redis
+        # queue wakes its workers at once.
+        "JOB_POLL_SECONDS": float(os.environ.get("JOB_POLL_SECONDS", 0.5)),
         # On SIGTERM a worker finishes its running jobs for up to this long.
         "JOB_SHUTDOWN_SECONDS": int(os.environ.get("JOB_SHUTDOWN_SECONDS", 30)),
         "OUTBOX_KEEP_DAYS": int(os.environ.get("OUTBOX_KEEP_DAYS", 7)),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 from flask import current_app
+from huey.consumer import Consumer
 from sqlalchemy import select
 
 from cms.cli import cms_cli
@@ -33,16 +34,22 @@ def worker_command(threads: int, once: bool) -> None:
     if once:
         click.echo(f"Recovered {recovered} jobs; ran {run_queued()} tasks.")
         return
-    consumer = huey.create_consumer(
+    consumer(threads).run()
+
+
+def consumer(threads: int) -> Consumer:
+    """Huey's consumer as the configuration asks: its idle workers poll a queue that
+    cannot block (SQLite) at least every JOB_POLL_SECONDS."""
+    return huey.create_consumer(
         workers=threads,
         worker_type="thread",
         periodic=True,
         scheduler_interval=1,
+        max_delay=current_app.config["JOB_POLL_SECONDS"],
         # What docker, systemd and Kubernetes send: finish running jobs, then exit.
         graceful_signal="TERM",
         shutdown_timeout=current_app.config["JOB_SHUTDOWN_SECONDS"],
     )
-    consumer.run()
 
 
 @cms_cli.group("jobs", invoke_without_command=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +21,11 @@ from sqlalchemy import select
 from cms import job_runs
 from cms.extensions import db
 from cms.job_runs import WORKER, claim, failed, finished, task_lock
-from cms.jobs import enqueue, flush_queue, huey, job, push, recover_jobs
+from cms.jobs import enqueue, flush_queue, huey, job, push, queue_storage, recover_jobs
 from cms.models import Article, ArticleStatus, ContentEvent, Feed, Job, JobState, utcnow
 from cms.services import dispatch
 from cms.services.polling import fetch_feed, poll_feeds
+from cms.worker import consumer
 from tests.conftest import run_jobs
 from tests.feed_server import FeedServer
 from tests.test_feeds import item, rss
@@ -426,3 +428,38 @@ def test_asking_twice_for_a_fetch_gives_the_same_job(
     assert (first.status_code, second.status_code) == (202, 202)
     assert first.json["id"] == second.json["id"]
     assert len(db.session.scalars(select(Job).where(Job.name == "feeds.fetch")).all()) == 1
+
+
+class Naps:
+    """Stands in for the consumer's stop flag: records each nap instead of taking it."""
+
+    def __init__(self) -> None:
+        self.taken: list[float] = []
+
+    def wait(self, seconds: float) -> bool:
+        self.taken.append(seconds)
+        return False
+
+
+def test_an_idle_worker_asks_a_sqlite_queue_for_work_every_poll_interval(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Huey's idle workers back off up to 10 s by default: with the SQLite queue (no
+    blocking read) an upload's render or a WebSub push then waited seconds for a worker.
+    Driven through Huey's own worker loop on a real, empty SQLite queue; its naps are
+    counted rather than slept."""
+    saved = huey.storage
+    settings = {"QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}", "REDIS_URL": None}
+    huey.storage = queue_storage({**app.config, **settings}, app.instance_path)
+    try:
+        monkeypatch.setitem(app.config, "JOB_POLL_SECONDS", 0.5)
+        workers = [worker for worker, _ in consumer(threads=2).worker_threads]
+        for worker in workers:
+            naps = worker.stop_flag = Naps()
+            for _ in range(200):  # what an idle minute or more asks of the queue
+                worker.loop()
+            assert len(naps.taken) == 200  # a nap after each empty read: no busy loop
+            assert naps.taken[0] == pytest.approx(0.1)  # soon after work, sooner again
+            assert max(naps.taken) == pytest.approx(0.5)
+    finally:
+        huey.storage = saved
