@@ -448,7 +448,7 @@ def test_an_idle_worker_asks_a_sqlite_queue_for_work_every_poll_interval(
     blocking read) an upload's render or a WebSub push then waited seconds for a worker.
     Driven through Huey's own worker loop on a real, empty SQLite queue; its naps are
     counted rather than slept."""
-    saved = huey.storage
+    saved = huey.storage, huey._timeout_handler  # a consumer sets its handler on our Huey
     settings = {"QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}", "REDIS_URL": None}
     huey.storage = queue_storage({**app.config, **settings}, app.instance_path)
     try:
@@ -462,4 +462,4 @@ def test_an_idle_worker_asks_a_sqlite_queue_for_work_every_poll_interval(
             assert naps.taken[0] == pytest.approx(0.1)  # soon after work, sooner again
             assert max(naps.taken) == pytest.approx(0.5)
     finally:
-        huey.storage = saved
+        huey.storage, huey._timeout_handler = saved
