@@ -58,12 +58,17 @@ def heartbeat(beat: Callable[[], bool]) -> Iterator[None]:
 
 def claim(job_id: str) -> int | None:
     """Start a run of a queued job: its attempt number, or None when it is not queued
-    (done, failed, running elsewhere, or gone)."""
+    (done, failed, running elsewhere, or gone) or has spent its attempts (a duplicate
+    delivery must not run it once more than it may)."""
     now = utcnow()
     with db.engine.begin() as connection:
         claimed = connection.execute(
             update(Job)
-            .where(Job.id == job_id, Job.state == JobState.QUEUED)
+            .where(
+                Job.id == job_id,
+                Job.state == JobState.QUEUED,
+                Job.attempts < Job.max_attempts,
+            )
             .values(
                 state=JobState.RUNNING,
                 attempts=Job.attempts + 1,

@@ -76,7 +76,7 @@ def job(name: str, *, attempts: int = 3, retry_delay: int = 10) -> Callable[[Any
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(job_id: str, *args: Any, task: Any) -> None:
-            _run_recorded(name, fn, job_id, args, final=task.retries == 0)
+            _run_recorded(name, fn, job_id, args, retries_left=task.retries)
 
         wrapper = huey.task(
             retries=attempts - 1,
@@ -199,7 +199,7 @@ def retry(job_id: str) -> bool:
 
 
 def _run_recorded(
-    name: str, fn: Callable[..., Any], job_id: str, args: tuple[Any, ...], final: bool
+    name: str, fn: Callable[..., Any], job_id: str, args: tuple[Any, ...], retries_left: int
 ) -> None:
     with _app_context():
         attempt = claim(job_id)
@@ -210,6 +210,9 @@ def _run_recorded(
                 result = fn(*args)
         except Exception as error:
             db.session.rollback()
+            # The row counts the attempts: a recovered run came back as a new Huey task,
+            # with all of Huey's retries again.
+            final = retries_left == 0 or attempt >= JOBS[name].attempts
             # Huey waits retry_delay, then twice as long each time: the row says when.
             delay = JOBS[name].retry_delay * RETRY_BACKOFF ** (attempt - 1)
             failed(job_id, attempt, error, None if final else delay)
@@ -235,7 +238,7 @@ def recover_jobs() -> int:
     recovered = 0
     rows = db.session.execute(
         select(Job.id, Job.name, Job.args, Job.state, Job.worker, Job.started_at, Job.heartbeat_at)
-        .add_columns(Job.run_after, Job.created_at)
+        .add_columns(Job.run_after, Job.created_at, Job.attempts, Job.max_attempts)
         .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
         .order_by(Job.created_at)
     ).all()
@@ -253,6 +256,9 @@ def recover_jobs() -> int:
             condition = (Job.state == JobState.QUEUED, same_push)
         if not lost:
             continue
+        if row.attempts >= row.max_attempts:
+            _give_up(row, condition, now)
+            continue
         with db.engine.begin() as connection:  # one recoverer wins each job
             won = connection.execute(
                 update(Job)
@@ -265,6 +271,24 @@ def recover_jobs() -> int:
     if recovered:
         log.info("jobs_recovered", count=recovered)
     return recovered
+
+
+def _give_up(row: Any, condition: tuple[Any, ...], now: datetime) -> None:
+    """A run lost on its last attempt fails for good: a job that kills its worker (an
+    image that crashes the decoder, a render killed for its memory) would otherwise
+    take the next worker down with it, and the next, for ever."""
+    error = (
+        f"Lost with its worker on attempt {row.attempts} of {row.max_attempts} "
+        "(the process died or went silent): not run again"
+    )
+    with db.engine.begin() as connection:
+        given_up = connection.execute(
+            update(Job)
+            .where(Job.id == row.id, *condition)
+            .values(state=JobState.FAILED, finished_at=now, error=error)
+        ).rowcount
+    if given_up:
+        log.warning("job_lost_for_good", job_id=row.id, name=row.name, attempts=row.attempts)
 
 
 def after_commit(session: DbSession, callback: Callable[[], None]) -> None:

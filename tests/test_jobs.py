@@ -156,6 +156,62 @@ def test_a_run_whose_worker_died_is_run_again(app: Flask) -> None:
     assert (RUNS, state_of(alive.id).state) == ([5, 6], JobState.DONE)
 
 
+def lost_running(n: int, attempts: int) -> Job:
+    """A job whose run was lost with its worker (a dead process on this host) on the
+    given attempt: what a render that crashed or was killed for its memory leaves."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    row = queued(n)
+    huey.flush()  # its delivery went with the worker
+    stored = db.session.get(Job, row.id)
+    assert stored is not None
+    stored.state, stored.attempts, stored.started_at = JobState.RUNNING, attempts, utcnow()
+    stored.worker = f"{WORKER.rpartition(':')[0]}:{dead.stdout.strip()}"
+    db.session.commit()
+    return row
+
+
+def test_a_job_that_keeps_killing_its_worker_fails_after_its_attempts(app: Flask) -> None:
+    """Recovery pushed a lost run again however often it had been lost: a job that kills
+    its worker took down every worker after it, for ever."""
+    again, last = lost_running(8, attempts=2), lost_running(9, attempts=3)
+    assert recover_jobs() == 1  # the one with an attempt left
+    assert run_jobs() == 1
+    assert (RUNS, state_of(again.id).state) == ([8], JobState.DONE)
+
+    given_up = state_of(last.id)
+    assert (given_up.state, given_up.attempts) == (JobState.FAILED, 3)
+    assert given_up.error is not None
+    assert "Lost with its worker on attempt 3 of 3" in given_up.error
+    assert recover_jobs() == 0  # and it stays failed
+
+
+def test_a_recovered_run_that_fails_on_its_last_attempt_is_not_retried(app: Flask) -> None:
+    """The recovered run is a new Huey task with all of Huey's retries: the row's count
+    of attempts decides, so the third failure is final."""
+    FAILING.add(10)
+    row = lost_running(10, attempts=2)
+    assert recover_jobs() == 1
+    run_jobs(until=utcnow() + timedelta(hours=1))  # and any retry Huey would still make
+    failed = state_of(row.id)
+    assert (failed.state, failed.attempts, RUNS) == (JobState.FAILED, 3, [10])
+
+
+def test_a_duplicate_delivery_does_not_run_a_job_past_its_attempts(app: Flask) -> None:
+    row = queued(11)
+    stored = db.session.get(Job, row.id)
+    assert stored is not None
+    stored.attempts = stored.max_attempts  # spent, yet queued (a delivery raced its end)
+    db.session.commit()
+    run_jobs()
+    assert RUNS == []
+    assert state_of(row.id).attempts == stored.max_attempts
+
+
 def test_a_push_lost_after_the_commit_is_sent_again(app: Flask) -> None:
     row = queued(7)
     huey.flush()  # the process died between the commit and the push
