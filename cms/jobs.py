@@ -13,6 +13,7 @@ start and every minute) and pushed again. A run starts only by moving its row fr
 must be idempotent: a run cut off half-way is run again from the start.
 """
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -159,12 +160,17 @@ def nudge(fn: Callable[..., Any], eta: datetime | None = None, *, coalesce: floa
     """Run the periodic task `fn` soon (or at eta), without waiting for its minute.
     Nothing is lost if the nudge is: the periodic run does the same work. With
     `coalesce` (seconds), a nudge is skipped while one this process sent is still due
-    within that long (it runs after, and covers, whatever asked for this one)."""
+    within that long (it runs after, and covers, whatever asked for this one). A nudge
+    for a time this process already asked for is skipped too: runs that each ask for
+    the next time due (scheduled publishing) would otherwise start a chain of runs
+    apiece, and every chain would ask again."""
     name: str = fn.job_name  # type: ignore[attr-defined]
     now = time.monotonic()
     if coalesce and now < _pending_nudges.get(name, 0):
         return
     at = eta if eta is not None and eta > utcnow() else None
+    if at is not None and not _first_ask(name, at):
+        return
     if coalesce:
         wait = (at - utcnow()).total_seconds() if at else 0
         _pending_nudges[name] = now + min(wait, coalesce)
@@ -174,7 +180,20 @@ def nudge(fn: Callable[..., Any], eta: datetime | None = None, *, coalesce: floa
         nudges[name]()
 
 
+def _first_ask(name: str, at: datetime) -> bool:
+    """Whether this process has not yet asked for a run of `name` at `at` (the times
+    that have passed are forgotten)."""
+    with _asked_lock:
+        passed = utcnow()
+        asked = {t for t in _asked_at.get(name, ()) if t > passed}
+        first = at not in asked
+        _asked_at[name] = asked | {at}
+        return first
+
+
 _pending_nudges: dict[str, float] = {}  # task name: monotonic time its nudge runs by
+_asked_at: dict[str, set[datetime]] = {}  # task name: the future times its nudges run at
+_asked_lock = threading.Lock()
 
 
 def flush_queue() -> None:
@@ -182,6 +201,7 @@ def flush_queue() -> None:
     this process believes are pending."""
     huey.flush()
     _pending_nudges.clear()
+    _asked_at.clear()
 
 
 def retry(job_id: str) -> bool:

@@ -21,10 +21,20 @@ from sqlalchemy import select
 from cms import job_runs
 from cms.extensions import db
 from cms.job_runs import WORKER, claim, failed, finished, task_lock
-from cms.jobs import enqueue, flush_queue, huey, job, push, queue_storage, recover_jobs
+from cms.jobs import (
+    enqueue,
+    flush_queue,
+    huey,
+    job,
+    nudge,
+    push,
+    queue_storage,
+    recover_jobs,
+)
 from cms.models import Article, ArticleStatus, ContentEvent, Feed, Job, JobState, utcnow
 from cms.services import dispatch
 from cms.services.polling import fetch_feed, poll_feeds
+from cms.services.publishing import publish_due
 from cms.worker import consumer
 from tests.conftest import run_jobs
 from tests.feed_server import FeedServer
@@ -409,6 +419,35 @@ def stored_status(article_id: int) -> ArticleStatus:
 def publish_nudges() -> int:
     waiting = [*huey.pending(), *huey.scheduled()]
     return sum(task.name.endswith("articles.publish_due.now") for task in waiting)
+
+
+def publish_nudge_times() -> list[Any]:
+    waiting = [*huey.pending(), *huey.scheduled()]
+    return sorted(t.eta for t in waiting if t.name.endswith("articles.publish_due.now"))
+
+
+def test_scheduled_publishing_asks_once_for_each_time(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """Each publishing run asks for a run at the next time due within a minute, and so
+    did the save of that article and the minute's periodic run: every run at that time
+    then asked for the next, and the runs at each time grew by one per article."""
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        start = utcnow()
+        ids = [
+            schedule(client, admin, f"Slot {n}", start + timedelta(seconds=10 + 30 * n))
+            for n in range(12)
+        ]
+        ran = []
+        for _ in range(7):  # seven minutes: each starts with the periodic run
+            nudge(publish_due)
+            for _ in range(2):
+                ran.append(run_jobs())
+                times = publish_nudge_times()
+                assert len(times) == len(set(times)), times  # one run asked for each time
+                clock.shift(30)
+        assert {stored_status(article_id) for article_id in ids} == {ArticleStatus.PUBLISHED}
+    assert max(ran) <= 4, ran  # the periodic run, the one due, their events' dispatch
 
 
 def test_a_published_article_comes_down_at_its_unpublish_at(
