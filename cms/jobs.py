@@ -25,9 +25,11 @@ from uuid import uuid4
 import structlog
 from flask import Flask, current_app, has_app_context
 from huey import Huey, crontab
+from huey.exceptions import RetryTask
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cms.extensions import db
@@ -39,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 huey = Huey("cms", storage_class=MemoryStorage, results=False, utc=True)
 RETRY_BACKOFF = 2  # each retry waits twice as long as the one before
+CLAIM_RETRY_SECONDS = 5  # a run that could not reach its row tries again after this
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,11 @@ def _run_recorded(
     name: str, fn: Callable[..., Any], job_id: str, args: tuple[Any, ...], retries_left: int
 ) -> None:
     with _app_context():
-        attempt = claim(job_id)
+        try:
+            attempt = claim(job_id)
+        except OperationalError as error:  # busy or away: no attempt was made
+            log.warning("job_claim_failed", job_id=job_id, error=str(error.orig))
+            raise RetryTask(delay=CLAIM_RETRY_SECONDS) from error  # spends no retry
         if attempt is None:
             return  # done, failed, running elsewhere, or its row is gone
         try:

@@ -5,6 +5,7 @@ the periodic tasks (feed polling, scheduled publishing, outbox dispatch).
 The queue is Huey's memory storage here; `run_queued` runs it as a worker would (same
 Huey execute, retries and schedule). Worker processes are tests/test_workers.py."""
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,8 +18,9 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from cms import job_runs
+from cms import job_runs, jobs
 from cms.extensions import db
 from cms.job_runs import WORKER, claim, failed, finished, task_lock
 from cms.jobs import (
@@ -220,6 +222,42 @@ def test_a_duplicate_delivery_does_not_run_a_job_past_its_attempts(app: Flask) -
     run_jobs()
     assert RUNS == []
     assert state_of(row.id).attempts == stored.max_attempts
+
+
+@job("tests.once", attempts=1)
+def once(n: int) -> None:
+    """A job of these tests with a single attempt (as a feed fetch has)."""
+    RUNS.append(n)
+
+
+def test_a_run_that_cannot_claim_its_row_tries_again_without_spending_an_attempt(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database busy (SQLite's lock held past its timeout) or away when a run claims
+    its row: Huey counted that as a failed attempt, and dropped a one-attempt job. Its
+    row stayed queued until the resend, ten minutes on, and its feed's polls waited."""
+    row = enqueue(db.session, once, 12)
+    db.session.commit()
+    claims: list[str] = []
+
+    def busy_once(job_id: str) -> int | None:
+        claims.append(job_id)
+        if len(claims) == 1:
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("UPDATE jobs", {}, locked)
+        return claim(job_id)
+
+    monkeypatch.setattr(jobs, "claim", busy_once)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        run_jobs()
+        assert (RUNS, state_of(row.id).state, state_of(row.id).attempts) == (
+            [],
+            JobState.QUEUED,
+            0,
+        )
+        clock.shift(jobs.CLAIM_RETRY_SECONDS)
+        run_jobs()
+    assert (RUNS, state_of(row.id).state, claims) == ([12], JobState.DONE, [row.id, row.id])
 
 
 def test_a_push_lost_after_the_commit_is_sent_again(app: Flask) -> None:
