@@ -66,12 +66,29 @@ def queue_storage(config: dict[str, Any], instance_path: str) -> Any:
     url = config["QUEUE_URL"] or config["REDIS_URL"] or f"sqlite:///{instance_path}/queue.sqlite3"
     name = "".join(c for c in config["REDIS_KEY_PREFIX"] + "queue" if c.isalnum() or c == "_")
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStorage(name, url=url, read_timeout=1)
+        return UtcRedisStorage(name, url=url, read_timeout=1)
     if url.startswith("sqlite:"):
-        return SqliteStorage(name, filename=make_url(url).database, timeout=5)
+        return UtcSqliteStorage(name, filename=make_url(url).database, timeout=5)
     if url == "memory://":
         return MemoryStorage(name)
     raise ValueError(f"QUEUE_URL {url!r}: use redis://, sqlite:///<file> or memory://")
+
+
+# Huey keeps times as naive UTC, and its stores turn them into epoch seconds as if they
+# were local time: a web process and a worker in different time zones then disagreed by
+# hours about when a scheduled task was due (and one zone across a daylight-saving
+# change, by an hour). These read them as what they are.
+class UtcSqliteStorage(SqliteStorage):  # type: ignore[misc]  # huey has no types
+    def add_to_schedule(self, data: bytes, ts: datetime) -> None:
+        super().add_to_schedule(data, ts.replace(tzinfo=UTC))
+
+    def read_schedule(self, ts: datetime) -> list[bytes]:
+        return super().read_schedule(ts.replace(tzinfo=UTC))  # type: ignore[no-any-return]
+
+
+class UtcRedisStorage(RedisStorage):  # type: ignore[misc]
+    def convert_ts(self, ts: datetime) -> float:
+        return ts.replace(tzinfo=UTC).timestamp()
 
 
 def job(name: str, *, attempts: int = 3, retry_delay: int = 10) -> Callable[[Any], Any]:

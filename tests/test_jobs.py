@@ -5,13 +5,17 @@ the periodic tasks (feed polling, scheduled publishing, outbox dispatch).
 The queue is Huey's memory storage here; `run_queued` runs it as a worker would (same
 Huey execute, retries and schedule). Worker processes are tests/test_workers.py."""
 
+import os
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import time_machine
@@ -596,3 +600,43 @@ def test_an_idle_worker_asks_a_sqlite_queue_for_work_every_poll_interval(
             assert max(naps.taken) == pytest.approx(0.5)
     finally:
         huey.storage, huey._timeout_handler = saved
+
+
+@contextmanager
+def local_zone(zone: str) -> Iterator[None]:
+    """This process's local time zone, as another host's would be."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_hosts_in_different_time_zones_agree_when_a_scheduled_task_is_due(
+    app: Flask, services: dict[str, str], tmp_path: Path, kind: str
+) -> None:
+    """A web process on a New York host schedules (a publishing time, a webhook retry);
+    a worker on a UTC host reads the schedule. Huey's stores took its naive UTC times
+    for local time: the worker saw the task five hours late."""
+    if kind == "redis" and not services:
+        pytest.skip("needs REDIS_URL (CI's PostgreSQL + Redis pass runs it)")
+    url = services["REDIS_URL"] if kind == "redis" else f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    config = {**app.config, **services, "QUEUE_URL": url}
+    config["REDIS_KEY_PREFIX"] += uuid4().hex[:8]
+    storage = queue_storage(config, app.instance_path)
+    due = datetime(2026, 12, 7, 12, 0)  # naive UTC, as Huey keeps it
+    try:
+        with local_zone("America/New_York"):
+            storage.add_to_schedule(b"publish", due)
+        with local_zone("UTC"):
+            assert storage.read_schedule(due - timedelta(seconds=1)) == []
+            assert storage.read_schedule(due) == [b"publish"]
+    finally:
+        storage.flush_all()
