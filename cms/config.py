@@ -63,6 +63,9 @@ def from_environment() -> dict[str, Any]:
         # queued job never started after JOB_RESEND_AFTER_SECONDS is pushed again.
         "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", 90)),
         "JOB_RESEND_AFTER_SECONDS": int(os.environ.get("JOB_RESEND_AFTER_SECONDS", 10 * 60)),
+        # A run lost with its worker is run again (it did not fail); a job lost this
+        # many times fails, so one that kills its worker does not kill the next too.
+        "JOB_LOST_RUNS": int(os.environ.get("JOB_LOST_RUNS", 3)),
         "JOB_KEEP_DAYS": int(os.environ.get("JOB_KEEP_DAYS", 14)),
         # An idle worker asks a SQLite queue for work at least this often (Huey backs
         # off to 10 s by default: a push or an upload then waited seconds). A Redis

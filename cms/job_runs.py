@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from flask import current_app
@@ -56,19 +56,21 @@ def heartbeat(beat: Callable[[], bool]) -> Iterator[None]:
         thread.join()
 
 
-def claim(job_id: str) -> int | None:
-    """Start a run of a queued job: its attempt number, or None when it is not queued
-    (done, failed, running elsewhere, or gone) or has spent its attempts (a duplicate
-    delivery must not run it once more than it may)."""
+class Claim(NamedTuple):
+    attempt: int  # this run's number, from 1
+    last: bool  # no attempt is left after it: a failure is final
+
+
+def claim(job_id: str) -> Claim | None:
+    """Start a run of a queued job, or None when it is not queued (done, failed, running
+    elsewhere, or gone) or has spent its attempts (a duplicate delivery must not run it
+    once more than it may). Each run lost with its worker gave it one attempt more."""
     now = utcnow()
+    allowed = Job.max_attempts + Job.lost_runs
     with db.engine.begin() as connection:
         claimed = connection.execute(
             update(Job)
-            .where(
-                Job.id == job_id,
-                Job.state == JobState.QUEUED,
-                Job.attempts < Job.max_attempts,
-            )
+            .where(Job.id == job_id, Job.state == JobState.QUEUED, Job.attempts < allowed)
             .values(
                 state=JobState.RUNNING,
                 attempts=Job.attempts + 1,
@@ -79,7 +81,8 @@ def claim(job_id: str) -> int | None:
         ).rowcount
         if not claimed:
             return None
-        return connection.scalar(select(Job.attempts).where(Job.id == job_id))
+        row = connection.execute(select(Job.attempts, allowed).where(Job.id == job_id)).one()
+        return Claim(row[0], row[0] >= row[1])
 
 
 def _this_run(job_id: str, attempt: int) -> tuple[Any, ...]:

@@ -13,6 +13,7 @@ start and every minute) and pushed again. A run starts only by moving its row fr
 must be idempotent: a run cut off half-way is run again from the start.
 """
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -194,10 +195,14 @@ def nudge(fn: Callable[..., Any], eta: datetime | None = None, *, coalesce: floa
     if coalesce:
         wait = (at - utcnow()).total_seconds() if at else 0
         _pending_nudges[name] = now + min(wait, coalesce)
-    if at is not None:
-        nudges[name].schedule(eta=at)
-    else:
+    if at is None:
         nudges[name]()
+        return
+    try:
+        nudges[name].schedule(eta=at)
+    except Exception:
+        _forget_ask(name, at)  # not asked after all: the next ask for it goes through
+        raise
 
 
 def _first_ask(name: str, at: datetime) -> bool:
@@ -209,6 +214,11 @@ def _first_ask(name: str, at: datetime) -> bool:
         first = at not in asked
         _asked_at[name] = asked | {at}
         return first
+
+
+def _forget_ask(name: str, at: datetime) -> None:
+    with _asked_lock:
+        _asked_at.get(name, set()).discard(at)
 
 
 _pending_nudges: dict[str, float] = {}  # task name: monotonic time its nudge runs by
@@ -243,20 +253,24 @@ def _run_recorded(
 ) -> None:
     with _app_context():
         try:
-            attempt = claim(job_id)
+            claimed = claim(job_id)
         except OperationalError as error:  # busy or away: no attempt was made
             log.warning("job_claim_failed", job_id=job_id, error=str(error.orig))
-            raise RetryTask(delay=CLAIM_RETRY_SECONDS) from error  # spends no retry
-        if attempt is None:
-            return  # done, failed, running elsewhere, or its row is gone
+            # Spends no retry; spread out, so runs that met a busy database together
+            # do not meet it together again.
+            jitter = 0.5 + random.random()  # noqa: S311 - a delay, not a secret
+            raise RetryTask(delay=CLAIM_RETRY_SECONDS * jitter) from error
+        if claimed is None:
+            return  # done, failed, running elsewhere, spent, or its row is gone
+        attempt = claimed.attempt
         try:
             with heartbeat(lambda: beat_job(job_id, attempt)):
                 result = fn(*args)
         except Exception as error:
             db.session.rollback()
-            # The row counts the attempts: a recovered run came back as a new Huey task,
-            # with all of Huey's retries again.
-            final = retries_left == 0 or attempt >= JOBS[name].attempts
+            # The row counts the attempts (a recovered run came back as a new Huey task,
+            # with all of Huey's retries again).
+            final = retries_left == 0 or claimed.last
             # Huey waits retry_delay, then twice as long each time: the row says when.
             delay = JOBS[name].retry_delay * RETRY_BACKOFF ** (attempt - 1)
             failed(job_id, attempt, error, None if final else delay)
@@ -274,7 +288,10 @@ def _app_context() -> Iterator[None]:
 
 def recover_jobs() -> int:
     """Push again the jobs whose run was lost: running in a worker that died (or past the
-    lease), or queued long ago and never started. Returns how many."""
+    lease), or queued long ago and never started. A lost run is not a failed attempt,
+    but a job lost JOB_LOST_RUNS times fails: one that kills its worker (an image that
+    crashes the decoder, a render killed for its memory) would take the next worker down
+    with it, and the next, for ever. Returns how many were pushed again."""
     config = current_app.config
     now = utcnow()
     lease = timedelta(seconds=config["JOB_LEASE_SECONDS"])
@@ -282,7 +299,7 @@ def recover_jobs() -> int:
     recovered = 0
     rows = db.session.execute(
         select(Job.id, Job.name, Job.args, Job.state, Job.worker, Job.started_at, Job.heartbeat_at)
-        .add_columns(Job.run_after, Job.created_at, Job.attempts, Job.max_attempts)
+        .add_columns(Job.run_after, Job.created_at, Job.lost_runs)
         .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
         .order_by(Job.created_at)
     ).all()
@@ -292,22 +309,24 @@ def recover_jobs() -> int:
             alive_at = row.heartbeat_at or row.started_at or now
             lost = worker_died(row.worker) or alive_at + lease < now
             condition = (Job.state == JobState.RUNNING, Job.worker == row.worker)
+            losses = row.lost_runs + 1
         else:  # due (or pushed again) long ago and never started
             lost = (row.run_after or row.created_at) + resend < now
             same_push = (
                 Job.run_after.is_(None) if row.run_after is None else Job.run_after == row.run_after
             )
             condition = (Job.state == JobState.QUEUED, same_push)
+            losses = row.lost_runs  # its message was lost, not a run
         if not lost:
             continue
-        if row.attempts >= row.max_attempts:
-            _give_up(row, condition, now)
+        if losses >= config["JOB_LOST_RUNS"]:
+            _give_up(row, condition, losses, now)
             continue
         with db.engine.begin() as connection:  # one recoverer wins each job
             won = connection.execute(
                 update(Job)
                 .where(Job.id == row.id, *condition)
-                .values(state=JobState.QUEUED, worker=None, run_after=now)
+                .values(state=JobState.QUEUED, worker=None, run_after=now, lost_runs=losses)
             ).rowcount
         if won and row.name in JOBS:
             push(row.id, row.name, row.args)
@@ -317,22 +336,19 @@ def recover_jobs() -> int:
     return recovered
 
 
-def _give_up(row: Any, condition: tuple[Any, ...], now: datetime) -> None:
-    """A run lost on its last attempt fails for good: a job that kills its worker (an
-    image that crashes the decoder, a render killed for its memory) would otherwise
-    take the next worker down with it, and the next, for ever."""
+def _give_up(row: Any, condition: tuple[Any, ...], losses: int, now: datetime) -> None:
     error = (
-        f"Lost with its worker on attempt {row.attempts} of {row.max_attempts} "
-        "(the process died or went silent): not run again"
+        f"Lost with its worker {losses} times (the process died, was killed or went "
+        "silent): not run again"
     )
     with db.engine.begin() as connection:
         given_up = connection.execute(
             update(Job)
             .where(Job.id == row.id, *condition)
-            .values(state=JobState.FAILED, finished_at=now, error=error)
+            .values(state=JobState.FAILED, finished_at=now, error=error, lost_runs=losses)
         ).rowcount
     if given_up:
-        log.warning("job_lost_for_good", job_id=row.id, name=row.name, attempts=row.attempts)
+        log.warning("job_lost_for_good", job_id=row.id, name=row.name, lost_runs=losses)
 
 
 def after_commit(session: DbSession, callback: Callable[[], None]) -> None:

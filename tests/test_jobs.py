@@ -172,49 +172,77 @@ def test_a_run_whose_worker_died_is_run_again(app: Flask) -> None:
     assert (RUNS, state_of(alive.id).state) == ([5, 6], JobState.DONE)
 
 
-def lost_running(n: int, attempts: int) -> Job:
-    """A job whose run was lost with its worker (a dead process on this host) on the
-    given attempt: what a render that crashed or was killed for its memory leaves."""
+def dead_worker() -> str:
+    """The "host:pid" of a process on this host that has exited."""
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
         text=True,
         check=True,
     )
-    row = queued(n)
+    return f"{WORKER.rpartition(':')[0]}:{dead.stdout.strip()}"
+
+
+def started_then_lost(job_id: str) -> None:
+    """A worker claims the job's run, then dies with it (killed by a deploy, by the
+    kernel for its memory, or by the job itself)."""
     huey.flush()  # its delivery went with the worker
-    stored = db.session.get(Job, row.id)
+    assert claim(job_id) is not None
+    stored = db.session.get(Job, job_id)
     assert stored is not None
-    stored.state, stored.attempts, stored.started_at = JobState.RUNNING, attempts, utcnow()
-    stored.worker = f"{WORKER.rpartition(':')[0]}:{dead.stdout.strip()}"
+    db.session.refresh(stored)
+    stored.worker = dead_worker()
     db.session.commit()
-    return row
 
 
-def test_a_job_that_keeps_killing_its_worker_fails_after_its_attempts(app: Flask) -> None:
+def test_a_run_cut_off_on_its_only_attempt_runs_again(app: Flask) -> None:
+    """A lost run did not fail: a feed fetch (one attempt) that a deploy cut off is run
+    again by the next worker."""
+    row = enqueue(db.session, once, 13)
+    db.session.commit()
+    started_then_lost(row.id)
+    assert recover_jobs() == 1
+    run_jobs()
+    done = state_of(row.id)
+    assert (done.state, done.attempts, done.lost_runs, RUNS) == (JobState.DONE, 2, 1, [13])
+
+
+def test_a_job_that_keeps_killing_its_worker_fails(app: Flask) -> None:
     """Recovery pushed a lost run again however often it had been lost: a job that kills
     its worker took down every worker after it, for ever."""
-    again, last = lost_running(8, attempts=2), lost_running(9, attempts=3)
-    assert recover_jobs() == 1  # the one with an attempt left
-    assert run_jobs() == 1
-    assert (RUNS, state_of(again.id).state) == ([8], JobState.DONE)
-
-    given_up = state_of(last.id)
-    assert (given_up.state, given_up.attempts) == (JobState.FAILED, 3)
-    assert given_up.error is not None
-    assert "Lost with its worker on attempt 3 of 3" in given_up.error
+    limit = app.config["JOB_LOST_RUNS"]
+    row = queued(8)
+    for crash in range(1, limit + 1):
+        started_then_lost(row.id)
+        assert recover_jobs() == (1 if crash < limit else 0)
+    given_up = state_of(row.id)
+    assert (given_up.state, given_up.attempts, given_up.lost_runs) == (
+        JobState.FAILED,
+        limit,
+        limit,
+    )
+    assert given_up.error == (
+        f"Lost with its worker {limit} times (the process died, was killed or went silent): "
+        "not run again"
+    )
     assert recover_jobs() == 0  # and it stays failed
+    assert run_jobs() == 0
+    assert RUNS == []
 
 
-def test_a_recovered_run_that_fails_on_its_last_attempt_is_not_retried(app: Flask) -> None:
-    """The recovered run is a new Huey task with all of Huey's retries: the row's count
-    of attempts decides, so the third failure is final."""
+def test_a_recovered_run_keeps_the_attempts_it_had_left(app: Flask) -> None:
+    """The recovered run is a new Huey task with all of Huey's retries: the row decides.
+    A job of three attempts whose first failed and second was lost fails twice more."""
     FAILING.add(10)
-    row = lost_running(10, attempts=2)
+    row = queued(10)
+    run_jobs()  # the first attempt fails
+    started_then_lost(row.id)  # the second is lost
     assert recover_jobs() == 1
-    run_jobs(until=utcnow() + timedelta(hours=1))  # and any retry Huey would still make
+    run_jobs(until=utcnow() + timedelta(hours=1))  # and every retry Huey would still make
     failed = state_of(row.id)
-    assert (failed.state, failed.attempts, RUNS) == (JobState.FAILED, 3, [10])
+    assert (failed.state, failed.attempts, failed.lost_runs) == (JobState.FAILED, 4, 1)
+    assert RUNS == [10, 10, 10]  # three failures: the lost run was not one
+    assert failed.error == "RuntimeError: job 10 failed"
 
 
 def test_a_duplicate_delivery_does_not_run_a_job_past_its_attempts(app: Flask) -> None:
@@ -259,7 +287,7 @@ def test_a_run_that_cannot_claim_its_row_tries_again_without_spending_an_attempt
             JobState.QUEUED,
             0,
         )
-        clock.shift(jobs.CLAIM_RETRY_SECONDS)
+        clock.shift(jobs.CLAIM_RETRY_SECONDS * 1.5)  # its delay, spread by up to half
         run_jobs()
     assert (RUNS, state_of(row.id).state, claims) == ([12], JobState.DONE, [row.id, row.id])
 
@@ -389,7 +417,9 @@ def test_probes(app: Flask, client: FlaskClient) -> None:
 def test_a_stale_run_cannot_overwrite_the_run_after_it(app: Flask) -> None:
     row = queued(8)
     huey.flush()
-    stale = claim(row.id)  # a run whose worker then went silent
+    claimed = claim(row.id)  # a run whose worker then went silent
+    assert claimed is not None
+    stale = claimed.attempt
     assert stale == 1
     lease = app.config["JOB_LEASE_SECONDS"]
     with time_machine.travel(utcnow() + timedelta(seconds=lease + 1)):

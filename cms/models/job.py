@@ -33,6 +33,9 @@ class Job(Base):
     state: Mapped[JobState] = mapped_column(string_enum(JobState, "job_state"))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     max_attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # Runs lost with their worker: each gives the job one more attempt (it did not
+    # fail), up to JOB_LOST_RUNS; a job that keeps killing its worker then fails.
+    lost_runs: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     run_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "host:pid" of the worker running it: a dead pid on the same host is a lost run.
     worker: Mapped[str | None] = mapped_column(String(120))

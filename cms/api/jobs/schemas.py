@@ -16,6 +16,12 @@ class JobSchema(ResponseSchema):
     state = ma.fields.Enum(JobState, by_value=True)
     attempts = ma.fields.Integer(metadata={"description": "Runs started so far"})
     max_attempts = ma.fields.Integer()
+    lost_runs = ma.fields.Integer(
+        metadata={
+            "description": "Runs lost with their worker (killed, or silent past the lease): "
+            "each was run again, with one attempt more"
+        }
+    )
     run_after = ma.fields.AwareDateTime(
         allow_none=True, metadata={"description": "Not before (a delay, or the next retry)"}
     )
