@@ -6,6 +6,7 @@ The queue is Huey's memory storage here; `run_queued` runs it as a worker would 
 Huey execute, retries and schedule). Worker processes are tests/test_workers.py."""
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,9 +19,11 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import redis
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from huey.storage import RedisStorage
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -670,3 +673,21 @@ def test_hosts_in_different_time_zones_agree_when_a_scheduled_task_is_due(
             assert storage.read_schedule(due) == [b"publish"]
     finally:
         storage.flush_all()
+
+
+def test_a_nudge_the_queue_refused_is_asked_for_again(app: Flask) -> None:
+    """A time is remembered as asked for only once the queue took the nudge."""
+    with socket.socket() as probe:  # a port nothing listens on: the queue is down
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    saved = huey.storage
+    huey.storage = RedisStorage("down", url=f"redis://127.0.0.1:{closed}/0", read_timeout=1)
+    at = utcnow() + timedelta(minutes=5)
+    try:
+        with pytest.raises(redis.ConnectionError):
+            nudge(publish_due, eta=at)
+    finally:
+        huey.storage = saved
+    nudge(publish_due, eta=at)  # the queue is back: this one goes through
+    nudge(publish_due, eta=at)  # and this one is the same ask again
+    assert len(publish_nudge_times()) == 1
