@@ -54,6 +54,7 @@ class GenerationWatcher:
         self.heard_at = 0.0  # time.monotonic() of the last read or notice
         self._lock = threading.Lock()
         self._pid: int | None = None
+        self._stopped = threading.Event()
 
     def current(self) -> int | None:
         """The generation, or None while not listening (then read it from the database)."""
@@ -76,15 +77,23 @@ class GenerationWatcher:
             self._pid, self.live, self.value = os.getpid(), False, None
         threading.Thread(target=self._listen_forever, name="generation", daemon=True).start()
 
+    def stop(self) -> None:
+        """Stop listening (the database is going away): the thread ends at its next
+        notice, timeout or lost connection, without trying again."""
+        self._stopped.set()
+        self.live = False
+
     def _listen_forever(self) -> None:
         pause = 0.5
-        while True:
+        while not self._stopped.is_set():
             try:
                 self._listen()
             except Exception:  # any loss: read from the database until listening again
                 self.live = False
+                if self._stopped.is_set():
+                    return
                 log.warning("generation_listener_lost", exc_info=True, retry_in=pause)
-                time.sleep(pause)
+                self._stopped.wait(pause)
                 pause = min(pause * 2, 30.0)
 
     def _listen(self) -> None:
@@ -98,7 +107,7 @@ class GenerationWatcher:
             connection.execute(f"LISTEN {CHANNEL}")
             self._read(connection)  # after LISTEN: no commit falls between the two
             self.live = True
-            while True:
+            while not self._stopped.is_set():
                 for notice in connection.notifies(timeout=REFRESH):
                     self.saw(int(notice.payload))
                     self.heard_at = time.monotonic()
@@ -121,6 +130,13 @@ def watcher_for(database_url: str) -> GenerationWatcher | None:
     if database_url not in _watchers:
         _watchers[database_url] = GenerationWatcher(database_url)
     return _watchers[database_url]
+
+
+def stop_watching(database_url: str) -> None:
+    """Stop this process's listener on a database about to be dropped."""
+    watcher = _watchers.pop(database_url, None)
+    if watcher is not None:
+        watcher.stop()
 
 
 # Sent in the bumping transaction: delivered to listeners only if it commits.

@@ -14,6 +14,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from cms.generation import stop_watching
+
 REQUIRE_SERVICES = os.environ.get("CMS_REQUIRE_SERVICES") == "1"
 
 
@@ -39,9 +41,11 @@ def database_url(tmp_dir: Path) -> Iterator[str]:
         unavailable(f"PostgreSQL at DATABASE_URL is unreachable: {error}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        test_url = url.set(database=name).render_as_string(hide_password=False)
         try:
-            yield url.set(database=name).render_as_string(hide_password=False)
+            yield test_url
         finally:
+            stop_watching(test_url)  # or its listener thread would call the dropped one
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

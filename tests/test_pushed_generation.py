@@ -3,8 +3,10 @@
 and a change committed elsewhere still turns the next revalidation into a 200."""
 
 import os
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,7 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from cms.extensions import db
-from cms.generation import CHANNEL, LISTENER, QUIET_LIMIT, GenerationWatcher
+from cms.generation import CHANNEL, LISTENER, QUIET_LIMIT, GenerationWatcher, watcher_for
+from tests.databases import database_url
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.skipif(
@@ -111,3 +114,23 @@ def test_a_listener_not_heard_from_is_not_trusted(
     assert watcher.current() is None
     article = ArticleFactory(title="Read, not heard")
     assert client.get(f"/api/v1/articles/{article.id}").json["title"] == "Read, not heard"
+
+
+def test_a_dropped_database_takes_its_listener_with_it(tmp_path: Path) -> None:
+    """A listener on a database about to be dropped is stopped first: it went on trying
+    to reconnect to it, every 30 s, for as long as the process lived."""
+
+    def listeners() -> int:
+        return sum(thread.name == "generation" for thread in threading.enumerate())
+
+    before = listeners()
+    with database_url(tmp_path) as url:
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+            connection.execute("CREATE TABLE content_state (id int PRIMARY KEY, generation int)")
+            connection.execute("INSERT INTO content_state VALUES (1, 7)")
+        watcher = watcher_for(url)
+        assert watcher is not None
+        eventually(lambda: watcher.current() is not None)  # listening
+        assert listeners() == before + 1
+    eventually(lambda: listeners() == before)
+    assert watcher_for(url) is not watcher  # a later app gets a listener of its own
