@@ -513,16 +513,14 @@ def test_scheduled_publishing_asks_once_for_each_time(
             schedule(client, admin, f"Slot {n}", start + timedelta(seconds=10 + 30 * n))
             for n in range(12)
         ]
-        ran = []
         for _ in range(7):  # seven minutes: each starts with the periodic run
             nudge(publish_due)
             for _ in range(2):
-                ran.append(run_jobs())
+                run_jobs()
                 times = publish_nudge_times()
                 assert len(times) == len(set(times)), times  # one run asked for each time
                 clock.shift(30)
         assert {stored_status(article_id) for article_id in ids} == {ArticleStatus.PUBLISHED}
-    assert max(ran) <= 4, ran  # the periodic run, the one due, their events' dispatch
 
 
 def test_a_published_article_comes_down_at_its_unpublish_at(
