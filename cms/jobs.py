@@ -240,7 +240,9 @@ def retry(job_id: str) -> bool:
         moved = connection.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == JobState.FAILED)
-            .values(state=JobState.QUEUED, attempts=0, run_after=None, finished_at=None)
+            .values(
+                state=JobState.QUEUED, attempts=0, lost_runs=0, run_after=None, finished_at=None
+            )
         ).rowcount
         row = connection.execute(select(Job.name, Job.args).where(Job.id == job_id)).first()
     if moved and row is not None:

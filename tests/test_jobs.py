@@ -39,6 +39,7 @@ from cms.jobs import (
     push,
     queue_storage,
     recover_jobs,
+    retry,
 )
 from cms.models import Article, ArticleStatus, ContentEvent, Feed, Job, JobState, utcnow
 from cms.services import dispatch
@@ -231,6 +232,11 @@ def test_a_job_that_keeps_killing_its_worker_fails(app: Flask) -> None:
     assert recover_jobs() == 0  # and it stays failed
     assert run_jobs() == 0
     assert RUNS == []
+
+    assert retry(row.id)  # an operator, the cause fixed: all its attempts and losses again
+    assert (state_of(row.id).attempts, state_of(row.id).lost_runs) == (0, 0)
+    started_then_lost(row.id)
+    assert recover_jobs() == 1  # one loss is not the end of it
 
 
 def test_a_recovered_run_keeps_the_attempts_it_had_left(app: Flask) -> None:
